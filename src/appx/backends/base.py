@@ -1,0 +1,101 @@
+"""The backend contract: create a venv, install into it, resolve a spec's name."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from appx import proc
+from appx.errors import InstallerError
+from appx.interpreters import Interpreter
+
+_CREDENTIALS_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]*)(?::[^/@\s]*)?@")
+
+
+def redact(text: str) -> str:
+    """Hide credentials in any URL of the text: ``https://user:token@host`` -> ``https://user:****@host``."""
+
+    def hide(match: re.Match[str]) -> str:
+        user = match.group("user")
+        return f"{match.group('scheme')}{user + ':' if user else ''}****@"
+
+    return _CREDENTIALS_RE.sub(hide, text)
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Where packages come from: the index URL and extra installer arguments."""
+
+    index_url: str | None = None
+    pip_args: tuple[str, ...] = ()
+
+    def redacted(self) -> tuple[str | None, tuple[str, ...]]:
+        return (
+            redact(self.index_url) if self.index_url else None,
+            tuple(redact(a) for a in self.pip_args),
+        )
+
+
+@dataclass(frozen=True)
+class VenvLayout:
+    """Paths inside a venv and its Python's version, from the one probe at build time."""
+
+    python: Path
+    purelib: Path
+    scripts: Path
+    version: str
+
+
+OnStart = Callable[[int], None]
+
+
+class Backend(Protocol):
+    """What appx needs from an installer (pip today, uv later)."""
+
+    name: str
+
+    def version(self, interpreter: Interpreter) -> str: ...
+
+    def create_venv(self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart) -> None: ...
+
+    def install(
+        self,
+        layout: VenvLayout,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        editable: bool,
+        index: IndexOptions,
+        log: Path,
+        on_start: OnStart,
+    ) -> None: ...
+
+    def resolve_name(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> str: ...
+
+
+_PROBE = (
+    "import json, sys, sysconfig; "
+    "print(json.dumps({'purelib': sysconfig.get_path('purelib'), "
+    "'scripts': sysconfig.get_path('scripts'), "
+    "'version': '%d.%d.%d' % sys.version_info[:3]}))"
+)
+
+
+def probe_venv(venv: Path) -> VenvLayout:
+    """Ask a venv's interpreter once where its packages and scripts go."""
+    python = venv / "bin" / "python"
+    result = proc.capture([python, "-I", "-c", _PROBE])
+    try:
+        data = json.loads(result.stdout)
+        return VenvLayout(python, Path(data["purelib"]), Path(data["scripts"]), data["version"])
+    except (ValueError, KeyError, TypeError):
+        raise InstallerError(
+            f"the new environment's Python does not run: {python}",
+            (result.stderr.strip().splitlines() or ["no output"])[-1],
+        ) from None

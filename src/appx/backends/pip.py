@@ -1,0 +1,195 @@
+"""The pip backend: one shared pip per range of target Pythons, never inside an app's venv.
+
+The shared copy is bootstrapped offline, from the pip that appx itself depends on
+when that pip supports the target Python, otherwise from the target Python's own
+ensurepip wheel. It is run by the app venv's interpreter through pip's runner
+script, so pip installs into that venv and writes that interpreter in shebangs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import zipfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from appx import proc
+from appx.backends.base import IndexOptions, OnStart, VenvLayout, redact
+from appx.errors import InstallerError
+from appx.interpreters import Interpreter
+from appx.locks import shared_lock
+from appx.paths import AppxPaths
+from appx.store import remove_tree, scratch_path
+
+_PIP_FLAGS = ("--no-input", "--disable-pip-version-check", "--no-warn-script-location")
+
+
+class PipBackend:
+    """Installs with a shared copy of pip run by the target venv's interpreter."""
+
+    name = "pip"
+
+    def __init__(self, paths: AppxPaths) -> None:
+        self.paths = paths
+
+    def version(self, interpreter: Interpreter) -> str:
+        return self._source(interpreter)[0]
+
+    def create_venv(self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart) -> None:
+        argv = [interpreter.executable, "-I", "-m", "venv", "--without-pip", dest]
+        if proc.run_logged(argv, log=log, on_start=on_start, redact=redact) != 0:
+            raise InstallerError(
+                f"could not create a virtual environment with {interpreter.executable}",
+                "the interpreter's venv module failed; see the log",
+                log_path=str(log),
+            )
+
+    def install(
+        self,
+        layout: VenvLayout,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        editable: bool,
+        index: IndexOptions,
+        log: Path,
+        on_start: OnStart,
+    ) -> None:
+        targets: list[str] = []
+        for requirement in requirements:
+            targets += ["-e", requirement] if editable else [requirement]
+        argv = [layout.python, self._runner(interpreter), "install", *_PIP_FLAGS]
+        argv += _index_args(index) + targets
+        if proc.run_logged(argv, log=log, on_start=on_start, redact=redact) != 0:
+            raise InstallerError(
+                f"pip failed to install {' '.join(redact(r) for r in requirements)}",
+                _last_error_line(log) or "see the log for pip's output",
+                log_path=str(log),
+            )
+
+    def resolve_name(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> str:
+        """Learn a spec's distribution name from pip's dry-run report, in a scratch venv."""
+        scratch = scratch_path(self.paths, "resolve")
+        try:
+            self.create_venv(interpreter, scratch / "venv", log=log, on_start=lambda _: None)
+            report = scratch / "report.json"
+            argv = [scratch / "venv" / "bin" / "python", self._runner(interpreter), "install"]
+            argv += [*_PIP_FLAGS, "--dry-run", "--no-deps", "--ignore-installed", "--quiet"]
+            argv += ["--report", report, *_index_args(index), requirement]
+            if proc.run_logged(argv, log=log, redact=redact) != 0:
+                raise InstallerError(
+                    f"pip could not resolve {redact(requirement)}",
+                    _last_error_line(log) or "see the log for pip's output",
+                    log_path=str(log),
+                )
+            return _requested_name(report)
+        finally:
+            remove_tree(scratch)
+
+    def _source(self, interpreter: Interpreter) -> tuple[str, Path]:
+        """(pip version, where to copy it from) for a target Python."""
+        own = _own_pip()
+        if own is not None and own[2].contains(interpreter.version_str):
+            return own[0], own[1]
+        bundled = _bundled_pip(interpreter)
+        if bundled is None:
+            raise InstallerError(
+                f"no pip that supports Python {interpreter.version_str} is available offline",
+                "the interpreter ships no ensurepip wheel; install a newer Python",
+            )
+        return bundled
+
+    def _runner(self, interpreter: Interpreter) -> Path:
+        version, source = self._source(interpreter)
+        home = self.paths.shared / f"pip-{version}"
+        if not (home / "pip").is_dir():
+            with shared_lock(self.paths):
+                if not (home / "pip").is_dir():
+                    _stage_pip(self.paths, source, home)
+        runner = home / "pip" / "__pip-runner__.py"
+        return runner if runner.is_file() else home / "pip"
+
+
+def _index_args(index: IndexOptions) -> list[str]:
+    args = ["--index-url", index.index_url] if index.index_url else []
+    return args + list(index.pip_args)
+
+
+def _own_pip() -> tuple[str, Path, SpecifierSet] | None:
+    try:
+        dist = metadata.distribution("pip")
+    except metadata.PackageNotFoundError:
+        return None
+    package = Path(str(dist.locate_file("pip")))
+    try:
+        supported = SpecifierSet(dist.metadata.get("Requires-Python") or "")
+    except InvalidSpecifier:
+        return None
+    return (dist.version, package, supported) if package.is_dir() else None
+
+
+def _bundled_pip(interpreter: Interpreter) -> tuple[str, Path] | None:
+    result = proc.capture(
+        [interpreter.executable, "-I", "-c", "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))"]
+    )
+    places = [Path(result.stdout.strip()) / "_bundled"] if result.returncode == 0 else []
+    places.append(Path("/usr/share/python-wheels"))  # Debian moves the wheels here
+    wheels = []
+    for place in places:
+        for wheel in place.glob("pip-*.whl"):
+            try:
+                wheels.append((Version(wheel.name.split("-")[1]), wheel))
+            except InvalidVersion:
+                continue
+    if not wheels:
+        return None
+    version, wheel = max(wheels)
+    return str(version), wheel
+
+
+def _stage_pip(paths: AppxPaths, source: Path, home: Path) -> None:
+    """Copy or unpack pip into a scratch dir, then rename it into place (atomic)."""
+    stage = scratch_path(paths, "pip")
+    try:
+        if source.is_dir():
+            shutil.copytree(source, stage / "pip", ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            with zipfile.ZipFile(source) as wheel:
+                members = [m for m in wheel.namelist() if m.startswith("pip/")]
+                wheel.extractall(stage, members)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(stage, home)
+    finally:
+        with contextlib.suppress(OSError):
+            remove_tree(stage)
+
+
+def _requested_name(report: Path) -> str:
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        items = data["install"]
+        chosen = next((i for i in items if i.get("requested")), items[0])
+        return canonicalize_name(chosen["metadata"]["name"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        raise InstallerError(
+            "pip's dry run did not name the package", "check that the spec names one project"
+        ) from None
+
+
+def _last_error_line(log: Path) -> str:
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    errors = [line.strip() for line in lines if line.startswith("ERROR:")]
+    return errors[0][:300] if errors else ""

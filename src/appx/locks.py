@@ -1,0 +1,77 @@
+"""The lock files and their order: app locks (sorted) before the bin lock, never after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from filelock import Timeout, UnixFileLock
+
+from appx.paths import AppxPaths
+
+# How long to try quietly before telling the user we are waiting for another appx.
+_QUIET_WAIT = 0.5
+
+
+def app_lock_path(paths: AppxPaths, app: str) -> Path:
+    return paths.locks / "app" / f"{app}.lock"
+
+
+@contextmanager
+def _hold(path: Path, on_wait: Callable[[str], None] | None, what: str) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # flock only: a SIGKILLed holder releases at once, and there is no soft fallback.
+    lock = UnixFileLock(str(path), thread_local=False, fallback_to_soft=False)
+    try:
+        lock.acquire(timeout=_QUIET_WAIT)
+    except Timeout:
+        if on_wait is not None:
+            on_wait(f"waiting for another appx process holding {what}")
+        lock.acquire(timeout=-1)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def app_locks(
+    paths: AppxPaths, apps: Iterable[str], on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the locks of several apps, taken in sorted order so no two processes deadlock."""
+    with ExitStack() as stack:
+        for app in sorted(set(apps)):
+            stack.enter_context(_hold(app_lock_path(paths, app), on_wait, f"the lock of {app}"))
+        yield
+
+
+@contextmanager
+def bin_lock(paths: AppxPaths, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the lock of the bin and man dirs; take it after any app lock."""
+    with _hold(paths.locks / "bin.lock", on_wait, "the bin directory lock"):
+        yield
+
+
+@contextmanager
+def shared_lock(paths: AppxPaths, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the lock of the shared installer copies."""
+    with _hold(paths.locks / "shared.lock", on_wait, "the shared pip lock"):
+        yield
+
+
+@contextmanager
+def try_app_lock(paths: AppxPaths, app: str) -> Iterator[bool]:
+    """Take an app's lock only if it is free at once (housekeeping never waits)."""
+    path = app_lock_path(paths, app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = UnixFileLock(str(path), thread_local=False, fallback_to_soft=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()

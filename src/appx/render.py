@@ -1,0 +1,129 @@
+"""Turn operation results into lines for the Console, and failures into one AppxError."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from appx.environment import EnsurePathResult, Setting
+from appx.errors import AppxError, PartialFailureError
+from appx.install import InstallResult
+from appx.listing import Listing, listing_json
+from appx.output import Console
+from appx.uninstall import UninstallResult
+
+
+def render_install(console: Console, results: Sequence[InstallResult]) -> None:
+    if console.json_mode:
+        console.emit_json({"schema": 1, "results": [_install_json(r) for r in results]})
+    for result in results:
+        for original, moved_to in result.displaced:
+            console.warn(f"moved {original} aside to {moved_to}")
+        if result.status in {"installed", "reinstalled"}:
+            console.info(f"{result.status} {result.app} {result.version}")
+            console.info(f"  commands: {', '.join(result.commands)}")
+            if result.man_pages:
+                console.info(f"  man pages: {', '.join(result.man_pages)}")
+        elif result.status == "already-installed":
+            console.info(f"{result.app} {result.version} is already installed")
+            for difference in result.differences:
+                console.info(f"  note: {difference}")
+            console.info("  use --force to reinstall")
+    _raise_failures(console, [(r.spec, r.error) for r in results])
+
+
+def render_uninstall(console: Console, results: Sequence[UninstallResult]) -> None:
+    for result in results:
+        if result.status == "uninstalled":
+            console.info(f"uninstalled {result.app}")
+            for link in result.removed_links:
+                console.detail(f"  removed {link}")
+    if not results:
+        console.info("no apps are installed")
+    _raise_failures(console, [(r.app, r.error) for r in results])
+
+
+def render_list(console: Console, listing: Listing, *, short: bool, json_output: bool) -> None:
+    if json_output:
+        console.emit_json(listing_json(listing))
+        return
+    if not listing.apps:
+        console.info("no apps are installed")
+    for status in listing.apps:
+        receipt = status.receipt
+        if receipt is None:
+            console.info(f"{status.app} (receipt unreadable)" if not short else status.app)
+        elif short:
+            console.info(f"{status.app} {receipt.version}")
+        else:
+            console.info(f"{status.app} {receipt.version} (Python {receipt.python.version})")
+            console.info(f"  commands: {', '.join(c.name for c in status.commands)}")
+            if status.man_pages:
+                console.info(f"  man pages: {', '.join(m.name for m in status.man_pages)}")
+        if not short:
+            for problem in status.problems:
+                console.info(f"  problem: {problem}")
+    if not short:
+        for orphan in listing.orphans:
+            console.info(f"problem: {orphan}")
+
+
+def render_ensurepath(console: Console, result: EnsurePathResult) -> None:
+    if result.changed:
+        console.info(f"added {result.location} to PATH in your shell's startup files")
+        console.info("open a new shell (or log in again) for the change to take effect")
+    elif result.in_current_path:
+        console.info(f"{result.location} is already on PATH")
+    else:
+        console.info(f"{result.location} is already in your shell's startup files")
+        console.info("open a new shell (or log in again) for it to take effect")
+
+
+def render_environment(console: Console, settings: Sequence[Setting], json_output: bool) -> None:
+    if json_output:
+        console.emit_json({s.name: {"value": s.value, "source": s.source} for s in settings})
+        return
+    width = max(len(s.name) for s in settings)
+    for setting in settings:
+        console.info(f"{setting.name:<{width}}  {setting.value}  ({setting.source})")
+
+
+def _install_json(result: InstallResult) -> dict[str, Any]:
+    return {
+        "spec": result.spec,
+        "status": result.status,
+        "app": result.app,
+        "version": result.version,
+        "commands": list(result.commands),
+        "man_pages": list(result.man_pages),
+        "displaced": [{"original": o, "moved_to": m} for o, m in result.displaced],
+        "differences": list(result.differences),
+        "error": _error_json(result.error),
+    }
+
+
+def _error_json(error: AppxError | None) -> dict[str, Any] | None:
+    if error is None:
+        return None
+    return {"message": error.message, "hint": error.hint, "exit_code": error.exit_code, "log": error.log_path}
+
+
+def _raise_failures(console: Console, outcomes: Sequence[tuple[str, AppxError | None]]) -> None:
+    """One failure is raised as it is; several results with failures become a partial failure."""
+    failed = [(label, error) for label, error in outcomes if error is not None]
+    if not failed:
+        return
+    if len(outcomes) == 1:
+        raise failed[0][1]
+    for label, error in failed:
+        console.error(_labelled(label, error))
+    names = ", ".join(label for label, _ in failed)
+    raise PartialFailureError(
+        f"{len(failed)} of {len(outcomes)} failed: {names}",
+        "the others succeeded; see the errors above",
+    )
+
+
+def _labelled(label: str, error: AppxError) -> AppxError:
+    labelled = type(error)(f"{label}: {error.message}", error.hint, log_path=error.log_path)
+    return labelled

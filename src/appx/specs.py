@@ -1,0 +1,177 @@
+"""What the user typed: parse and validate a spec, and learn the app's name cheaply."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from appx.errors import SpecError
+from appx.inspect import validate_name
+
+SpecKind = Literal["name", "directory", "wheel", "sdist", "url", "vcs"]
+
+_VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
+_SUFFIX_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_DIRECT_REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*\S")
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One parsed SPEC: what to hand the installer, and the name if known without a build."""
+
+    raw: str
+    kind: SpecKind
+    requirement: str
+    name: str | None
+    editable: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind in {"directory", "wheel", "sdist"}
+
+
+def parse_spec(raw: str, *, cwd: Path, editable: bool = False) -> AppSpec:
+    """Parse SPEC: a requirement, a local directory, wheel or sdist, or a VCS or archive URL."""
+    text = raw.strip()
+    if not text:
+        raise SpecError("empty spec", "give a package name, a path or a URL")
+    if _DIRECT_REFERENCE_RE.match(text):
+        spec = _requirement_spec(raw, text)
+    elif text.startswith(_VCS_PREFIXES) or _is_url(text):
+        spec = _url_spec(raw, text)
+    elif _looks_like_path(text, cwd):
+        spec = _path_spec(raw, text, cwd)
+    else:
+        spec = _requirement_spec(raw, text)
+    if editable and spec.kind != "directory":
+        raise SpecError(
+            f"--editable needs a local project directory, not {raw!r}",
+            "pass the path of a project that has a pyproject.toml or setup.py",
+        )
+    if spec.name is not None:
+        validate_name(spec.name, "package name")
+    return AppSpec(spec.raw, spec.kind, spec.requirement, spec.name, editable)
+
+
+def validate_suffix(suffix: str) -> str:
+    """A suffix becomes part of file names: keep it to a small, safe alphabet."""
+    if not _SUFFIX_RE.match(suffix):
+        raise SpecError(
+            f"invalid suffix: {suffix!r}",
+            "use 1 to 64 letters, digits, '.', '_', '@' or '-'",
+        )
+    return suffix
+
+
+def app_name(package: str, suffix: str = "") -> str:
+    """The app's directory name: the canonical package name, plus '+<suffix>'."""
+    name = canonicalize_name(package)
+    return f"{name}+{suffix}" if suffix else name
+
+
+def split_app_name(app: str) -> tuple[str, str]:
+    """Inverse of app_name: (package, suffix)."""
+    package, _, suffix = app.partition("+")
+    return package, suffix
+
+
+def _is_url(text: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text))
+
+
+def _looks_like_path(text: str, cwd: Path) -> bool:
+    if text.startswith((".", "/", "~")) or "/" in text or "\\" in text:
+        return True
+    if text.endswith((".whl", *_SDIST_SUFFIXES)):
+        return True
+    return (cwd / text).exists() and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", text)
+
+
+def _requirement_spec(raw: str, text: str) -> AppSpec:
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        raise SpecError(
+            f"not a valid requirement, path or URL: {raw!r}",
+            f"{str(exc).splitlines()[0]}; for a local project use a path such as ./{text}",
+        ) from None
+    if req.url:
+        return AppSpec(raw, "url", str(req), canonicalize_name(req.name))
+    return AppSpec(raw, "name", str(req), canonicalize_name(req.name))
+
+
+def _url_spec(raw: str, text: str) -> AppSpec:
+    kind: SpecKind = "vcs" if text.startswith(_VCS_PREFIXES) else "url"
+    parts = urlsplit(text)
+    if not parts.netloc and parts.scheme not in {"file", "git+file"} and not parts.path:
+        raise SpecError(f"not a valid URL: {raw!r}", "a URL needs a host or a file path")
+    last = unquote(parts.path.rstrip("/").rpartition("/")[2])
+    name = _name_from_filename(last) if kind == "url" else None
+    return AppSpec(raw, kind, text, name)
+
+
+def _path_spec(raw: str, text: str, cwd: Path) -> AppSpec:
+    path = (cwd / Path(text).expanduser()).resolve()
+    if not path.exists():
+        raise SpecError(f"no such file or directory: {text}", "check the path, or give a package name")
+    if path.is_dir():
+        if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
+            raise SpecError(
+                f"not a Python project: {text}",
+                "a project directory needs a pyproject.toml or setup.py",
+            )
+        return AppSpec(raw, "directory", str(path), _static_project_name(path))
+    if path.name.endswith(".whl"):
+        name = _name_from_filename(path.name)
+        if name is None:
+            raise SpecError(f"not a valid wheel file name: {path.name}", "wheels are named NAME-VERSION-TAGS.whl")
+        return AppSpec(raw, "wheel", str(path), name)
+    if path.name.endswith(_SDIST_SUFFIXES):
+        return AppSpec(raw, "sdist", str(path), _name_from_filename(path.name))
+    raise SpecError(f"not a wheel, sdist or project directory: {text}", "give a .whl, a .tar.gz or a directory")
+
+
+def _name_from_filename(filename: str) -> str | None:
+    try:
+        if filename.endswith(".whl"):
+            return canonicalize_name(parse_wheel_filename(filename)[0])
+        if filename.endswith(".tar.gz"):
+            return canonicalize_name(parse_sdist_filename(filename)[0])
+        if filename.endswith(_SDIST_SUFFIXES):
+            stem = filename
+            for suffix in _SDIST_SUFFIXES:
+                stem = stem.removesuffix(suffix)
+            return canonicalize_name(parse_sdist_filename(stem + ".tar.gz")[0])
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return None
+
+
+def _static_project_name(project: Path) -> str | None:
+    """The static [project].name of a pyproject.toml, or None when it must be built."""
+    try:
+        data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    table = data.get("project")
+    if not isinstance(table, dict):
+        return None
+    name = table.get("name")
+    dynamic = table.get("dynamic", [])
+    if not isinstance(name, str) or (isinstance(dynamic, list) and "name" in dynamic):
+        return None
+    return canonicalize_name(name)

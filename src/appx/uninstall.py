@@ -1,0 +1,63 @@
+"""The uninstall operation: detach the app's directory (the commit point), drop its links."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from appx import shims, store
+from appx.errors import AppxError, NotInstalledError
+from appx.inspect import validate_name
+from appx.locks import app_locks, bin_lock
+from appx.output import Reporter
+from appx.paths import AppxPaths
+from appx.specs import app_name, split_app_name
+
+
+@dataclass(frozen=True)
+class UninstallResult:
+    app: str
+    status: Literal["uninstalled", "failed"]
+    removed_links: tuple[str, ...] = ()
+    error: AppxError | None = None
+
+
+def normalize_app(name: str) -> str:
+    """Accept an app as listed (``black``, ``Black``, ``pycowsay+-b``) and validate it."""
+    package, suffix = split_app_name(name.strip())
+    return validate_name(app_name(package, suffix), "app name")
+
+
+def uninstall_apps(
+    paths: AppxPaths, names: Sequence[str], reporter: Reporter
+) -> list[UninstallResult]:
+    """Uninstall each app on its own; a failure is recorded in its result."""
+    results = []
+    for name in names:
+        try:
+            results.append(_uninstall_one(paths, normalize_app(name), reporter))
+        except AppxError as error:
+            results.append(UninstallResult(name, "failed", error=error))
+    return results
+
+
+def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]:
+    return uninstall_apps(paths, store.app_dirs(paths), reporter)
+
+
+def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallResult:
+    with app_locks(paths, [app], reporter.warn), bin_lock(paths, reporter.warn):
+        installed = store.read_current(paths, app) is not None
+        with reporter.step(f"Uninstalling {app}"):
+            detached = store.detach_app(paths, app)
+            removed = shims.remove_app_links(paths, app)
+    if detached is not None:
+        store.remove_tree(detached)
+    if not installed:
+        raise NotInstalledError(
+            f"{app} is not installed",
+            "run 'appx list' to see installed apps"
+            + ("; leftovers of an interrupted install were removed" if detached or removed else ""),
+        )
+    return UninstallResult(app, "uninstalled", tuple(str(p) for p in removed))
