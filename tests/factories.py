@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypedDict, Unpack
 
-from backend_template import BACKEND_SOURCE, PROJECT_FILE
-
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -293,6 +291,158 @@ def _hash_and_size(data: bytes) -> tuple[str, str]:
 # --- local projects -----------------------------------------------------------------------------
 
 
+PROJECT_FILE = "appx-project.json"
+
+# The in-tree backend of every test project. It runs under the target Python (3.9 to 3.13),
+# in a process of its own, so it is plain stdlib text and repeats the small wheel writer above.
+BACKEND_SOURCE = r"""'In-tree PEP 517/660 build backend of an appx test project: stdlib only, offline.'
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+import zipfile
+from pathlib import Path
+
+PROJECT_FILE = "appx-project.json"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SDIST_MTIME = 315532800  # 1980-01-01, so the wheel built from the sdist has valid zip dates
+SDIST_FILES = ("pyproject.toml", PROJECT_FILE, "_backend", "src", "scripts", "man")
+
+
+def _project():
+    return json.loads(Path(PROJECT_FILE).read_text(encoding="utf-8"))
+
+
+def _stem(project):
+    return "%s-%s" % (re.sub(r"[-_.]+", "_", project["name"]).lower(), project["version"])
+
+
+def _files(top):
+    found = []
+    for path in sorted(top.rglob("*")) if top.is_dir() else ():
+        if path.is_file() and "__pycache__" not in path.parts:
+            found.append((path.relative_to(top).as_posix(), path))
+    return found
+
+
+def _metadata(project):
+    lines = ["Metadata-Version: 2.1", "Name: " + project["name"], "Version: " + project["version"]]
+    if project.get("requires_python"):
+        lines.append("Requires-Python: " + project["requires_python"])
+    lines += ["Requires-Dist: " + dep for dep in project["dependencies"]]
+    return "\n".join(lines) + "\n"
+
+
+def _dist_info(project):
+    sections = []
+    for group in ("console_scripts", "gui_scripts"):
+        if project[group]:
+            body = "".join("%s = %s\n" % item for item in project[group].items())
+            sections.append("[%s]\n%s" % (group, body))
+    wheel = "Wheel-Version: 1.0\nGenerator: appx_test_backend\nRoot-Is-Purelib: true\n"
+    return {
+        "METADATA": _metadata(project),
+        "WHEEL": wheel + "Tag: py3-none-any\n",
+        "entry_points.txt": "\n".join(sections),
+    }
+
+
+def _hash(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _build(wheel_directory, editable):
+    project = _project()
+    stem = _stem(project)
+    root = Path.cwd()
+    if editable:
+        pth = (str(root / "src") + "\n").encode()
+        entries = [("_appx_editable_%s.pth" % stem.split("-")[0], pth, 0o644)]
+    else:
+        entries = [(rel, path.read_bytes(), 0o644) for rel, path in _files(root / "src")]
+    data = stem + ".data/"
+    entries += [(data + "scripts/" + rel, p.read_bytes(), 0o755) for rel, p in _files(root / "scripts")]
+    entries += [(data + "data/share/man/" + rel, p.read_bytes(), 0o644) for rel, p in _files(root / "man")]
+    info = stem + ".dist-info/"
+    entries += [(info + name, text.encode(), 0o644) for name, text in _dist_info(project).items()]
+    record = "".join("%s,%s,%d\n" % (name, _hash(data), len(data)) for name, data, _ in entries)
+    entries.append((info + "RECORD", (record + info + "RECORD,,\n").encode(), 0o644))
+    filename = stem + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as archive:
+        for name, payload, mode in entries:
+            member = zipfile.ZipInfo(name, ZIP_DATE)
+            member.external_attr = (0o100000 | mode) << 16
+            archive.writestr(member, payload, zipfile.ZIP_DEFLATED)
+    return filename
+
+
+def _prepare_metadata(metadata_directory):
+    project = _project()
+    info = Path(metadata_directory) / (_stem(project) + ".dist-info")
+    info.mkdir(parents=True, exist_ok=True)
+    for name, text in _dist_info(project).items():
+        (info / name).write_text(text, encoding="utf-8")
+    return info.name
+
+
+def _add(archive, name, payload, mode):
+    member = tarfile.TarInfo(name)
+    member.size = len(payload)
+    member.mode = mode
+    member.mtime = SDIST_MTIME
+    archive.addfile(member, io.BytesIO(payload))
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return []
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    return _prepare_metadata(metadata_directory)
+
+
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    return _prepare_metadata(metadata_directory)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _build(wheel_directory, editable=False)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _build(wheel_directory, editable=True)
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    project = _project()
+    stem = _stem(project)
+    root = Path.cwd()
+    filename = stem + ".tar.gz"
+    path = os.path.join(sdist_directory, filename)
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
+        _add(archive, stem + "/PKG-INFO", _metadata(project).encode(), 0o644)
+        for part in SDIST_FILES:
+            if (root / part).is_file():
+                _add(archive, stem + "/" + part, (root / part).read_bytes(), 0o644)
+            for rel, file in _files(root / part):
+                mode = 0o755 if os.access(file, os.X_OK) else 0o644
+                _add(archive, "%s/%s/%s" % (stem, part, rel), file.read_bytes(), mode)
+    return filename
+"""
+
+
 class ProjectOptions(TypedDict, total=False):
     """The keyword options of :func:`make_project`, for factories that pass them on."""
 
@@ -463,13 +613,11 @@ class ProcResult:
         )
 
 
-def run_python(
-    args: Sequence[str], *, cwd: Path | None = None, timeout: float = 300.0
-) -> ProcResult:
-    """Run ``sys.executable *args`` with the current ``os.environ``, no stdin, text output."""
-    argv = [sys.executable, *args]
+def run(argv: Sequence[str | Path], *, cwd: Path | None = None, timeout: float = 300.0) -> ProcResult:
+    """Run ``argv`` with the current ``os.environ``, no stdin, and text output."""
+    args = [os.fspath(arg) for arg in argv]
     proc = subprocess.run(
-        argv,
+        args,
         cwd=cwd,
         env=dict(os.environ),
         stdin=subprocess.DEVNULL,
@@ -478,7 +626,7 @@ def run_python(
         timeout=timeout,
         check=False,
     )
-    return ProcResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    return ProcResult(args, proc.returncode, proc.stdout, proc.stderr)
 
 
 def appx_command(*args: str) -> list[str]:

@@ -137,6 +137,37 @@ def test_real_2_7_and_3_6_interpreters_are_refused_by_version() -> None:
         assert "3.9 or newer" in caught.value.hint
 
 
+def test_wrong_version_is_skipped_and_said_so(tmp_path: Path) -> None:
+    python = link(tmp_path / "bin" / f"python{MINOR}", running_base_python())
+
+    with pytest.raises(PythonNotFoundError) as caught:
+        find_python(f"{MINOR}.999", environ=hermetic_env(tmp_path, python.parent))
+
+    assert f"{python} (is {'.'.join(map(str, RUNNING_VERSION))})" in caught.value.hint
+
+
+def test_same_file_reached_twice_on_path_is_probed_once(tmp_path: Path) -> None:
+    # Like /bin -> /usr/bin on merged-/usr systems.
+    shim = script(tmp_path / "usr-bin" / "mypy", "exit 127")
+    alias = link(tmp_path / "bin", shim.parent)
+
+    with pytest.raises(PythonNotFoundError) as caught:
+        find_python("mypy", environ=hermetic_env(tmp_path, shim.parent, alias))
+
+    assert caught.value.hint.count("exit code 127") == 1
+
+
+def test_py_launcher_is_asked_for_the_version(tmp_path: Path) -> None:
+    base = running_base_python()
+    script(tmp_path / "bin" / "py", f'[ "$1" = "-{MINOR}" ] || exit 3; shift; exec "{base}" "$@"')
+
+    found = find_python(MINOR, environ=hermetic_env(tmp_path, tmp_path / "bin"))
+
+    assert found.version == RUNNING_VERSION
+    assert found.executable.is_file()
+    assert found.executable != tmp_path / "bin" / "py"
+
+
 # -- pyenv and uv directories -----------------------------------------------------------------
 
 
@@ -211,6 +242,15 @@ def test_uv_managed_installs_are_searched(tmp_path: Path) -> None:
 )
 def test_parse_request(text: str, expected: Request) -> None:
     assert parse_request(text) == expected
+
+
+def test_existing_file_without_slash_is_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mypython").touch()
+
+    assert parse_request("mypython") == Request("path", "mypython")
 
 
 def test_missing_path_is_named(tmp_path: Path) -> None:
@@ -302,8 +342,16 @@ def test_old_venv_probe_falls_back_to_base_prefix(tmp_path: Path) -> None:
 
 
 def test_venv_whose_base_is_gone_is_unusable(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="base Python is missing"):
-        interpreter_from_probe("", venv_probe(tmp_path / "gone", str(tmp_path / "gone/python")))
+    gone = tmp_path / "gone"
+    with pytest.raises(ValueError, match="base Python is missing") as caught:
+        interpreter_from_probe("", venv_probe(gone, str(gone / "python")))
+
+    assert str(caught.value) == f"is a venv whose base Python is missing from {gone / 'bin'}"
+
+
+def test_garbled_probe_output_is_unusable() -> None:
+    with pytest.raises(ValueError, match="unexpected probe result"):
+        interpreter_from_probe("", {"version": "3.12"})
 
 
 def test_receipt_round_trip() -> None:

@@ -242,4 +242,4 @@ def _record_files(dist_info: Path, purelib: Path) -> Iterator[Path]:
         if row and row[0]:
             # normpath, not resolve(): RECORD names where the file was put; symlinks
             # in the venv must not move it anywhere else.
-            yield Path(os.path.normpath(os.path.join(purelib, row[0])))  # noqa: PTH118 -- lexical join
+            yield Path(os.path.normpath(os.path.join(purelib, row[0])))

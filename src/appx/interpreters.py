@@ -149,26 +149,30 @@ def interpreter_from_probe(requested: str, data: Any) -> Interpreter:
     try:
         major, minor, micro = (int(part) for part in data["version"])
         executable = Path(data["executable"])
-        if data["prefix"] != data["base_prefix"]:
-            executable = _venv_base(data, f"{major}.{minor}")
+        in_venv = data["prefix"] != data["base_prefix"]
+        base = (Path(data["base_executable"]), Path(data["base_prefix"], "bin"))
         implementation = str(data["implementation"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"gave an unexpected probe result ({exc!r})") from None
+    if in_venv:
+        executable = _venv_base(executable, *base, minor=f"{major}.{minor}")
     if not executable.is_absolute():
         raise ValueError(f"reports a relative executable {str(executable)!r}")
     return Interpreter(requested, executable, (major, minor, micro), implementation)
 
 
-def _venv_base(data: Mapping[str, Any], minor: str) -> Path:
+def _venv_base(executable: Path, base_executable: Path, base_bin: Path, *, minor: str) -> Path:
     # Before 3.11, _base_executable is the venv's own python on POSIX: use base_prefix.
-    base = Path(data["base_executable"])
-    if base != Path(data["executable"]) and base.is_absolute() and base.is_file():
-        return base
-    bin_dir = Path(data["base_prefix"], "bin")
+    if (
+        base_executable != executable
+        and base_executable.is_absolute()
+        and base_executable.is_file()
+    ):
+        return base_executable
     for name in (f"python{minor}", f"python{minor.partition('.')[0]}", "python"):
-        if (bin_dir / name).is_file():
-            return bin_dir / name
-    raise ValueError(f"is a venv whose base Python is missing from {bin_dir}")
+        if (base_bin / name).is_file():
+            return base_bin / name
+    raise ValueError(f"is a venv whose base Python is missing from {base_bin}")
 
 
 def find_python(

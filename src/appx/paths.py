@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from platformdirs.unix import Unix
+
 from appx.errors import EnvironmentSetupError
 
 ENV_VARS = ("APPX_HOME", "APPX_BIN_DIR", "APPX_MAN_DIR", "APPX_CACHE_DIR", "APPX_DEFAULT_PYTHON")
@@ -52,32 +54,29 @@ class AppxPaths:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppxPaths:
-        """Read APPX_* variables, falling back to XDG-style defaults (no directory is created)."""
+        """Read APPX_* variables, falling back to XDG base directories (nothing is created).
+
+        The XDG layout is used on every POSIX system, macOS included, because
+        script shebangs cannot hold the space of "Application Support".
+        """
         env = os.environ if environ is None else environ
-        home_dir = Path(env.get("HOME") or Path.home())
+        xdg = Unix()  # platformdirs' XDG rules (XDG_DATA_HOME, XDG_CACHE_HOME, ~)
         sources: dict[str, str] = {}
 
-        def pick(var: str, xdg_var: str, xdg_default: Path, tail: str) -> Path:
+        def pick(var: str, default: Path, how: str) -> Path:
             if env.get(var):
                 sources[var] = "environment"
                 return _absolute(var, env[var])
-            if env.get(xdg_var):
-                sources[var] = f"default (${xdg_var})"
-                return _absolute(xdg_var, env[xdg_var]) / tail
-            sources[var] = "default"
-            return xdg_default / tail
+            sources[var] = how
+            return default
 
-        # XDG layout on every POSIX system, macOS too: shebangs cannot hold a space.
-        data = home_dir / ".local" / "share"
-        home = pick("APPX_HOME", "XDG_DATA_HOME", data, "appx")
-        man_dir = pick("APPX_MAN_DIR", "XDG_DATA_HOME", data, "man")
-        cache_dir = pick("APPX_CACHE_DIR", "XDG_CACHE_HOME", home_dir / ".cache", "appx")
-        if env.get("APPX_BIN_DIR"):
-            sources["APPX_BIN_DIR"] = "environment"
-            bin_dir = _absolute("APPX_BIN_DIR", env["APPX_BIN_DIR"])
-        else:
-            sources["APPX_BIN_DIR"] = "default"
-            bin_dir = home_dir / ".local" / "bin"
+        data = Path(xdg.user_data_dir)
+        home = pick("APPX_HOME", data / "appx", "default: $XDG_DATA_HOME/appx")
+        man_dir = pick("APPX_MAN_DIR", data / "man", "default: $XDG_DATA_HOME/man")
+        cache_dir = pick(
+            "APPX_CACHE_DIR", Path(xdg.user_cache_dir) / "appx", "default: $XDG_CACHE_HOME/appx"
+        )
+        bin_dir = pick("APPX_BIN_DIR", Path.home() / ".local" / "bin", "default: ~/.local/bin")
         default_python = env.get("APPX_DEFAULT_PYTHON") or None
         sources["APPX_DEFAULT_PYTHON"] = "environment" if default_python else "default"
         if " " in str(home):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from appx.errors import ShimConflictError
+from appx.errors import EnvironmentSetupError, ShimConflictError
 from appx.inspect import MAX_NAME_BYTES, Command, ManPage, validate_name
 
 if TYPE_CHECKING:
@@ -150,14 +150,24 @@ def owner_of(paths: AppxPaths, text: str) -> str | None:
 
 
 def occupant_of(paths: AppxPaths, path: Path) -> Occupant:
-    """Say what is at `path` now, without following a symlink."""
+    """Say what is at `path` now, without following a symlink.
+
+    Raise EnvironmentSetupError if a file stands where the bin or man dir (or a
+    man section dir) should be.
+    """
     try:
         mode = path.lstat().st_mode
     except FileNotFoundError:
         return Occupant("free")
+    except NotADirectoryError:
+        raise EnvironmentSetupError(
+            f"cannot place links in {path.parent}: a file stands in its way",
+            "move that file away (appx never moves it), or choose another APPX_BIN_DIR"
+            " or APPX_MAN_DIR",
+        ) from None
     if stat.S_ISLNK(mode):
         # the exact text: Path.readlink() would normalise it
-        return _link_occupant(paths, os.readlink(path))  # noqa: PTH115
+        return _link_occupant(paths, os.readlink(path))
     if stat.S_ISDIR(mode):
         return Occupant("directory")
     return Occupant("file")
@@ -203,7 +213,7 @@ def owned_links(paths: AppxPaths, app: str) -> list[Path]:
 
 def _readlink_or_empty(path: str) -> str:
     try:
-        return os.readlink(path)  # noqa: PTH115 -- the exact text, not a normalised Path
+        return os.readlink(path)  # the exact text, not a normalised Path
     except OSError:  # gone or replaced since the scan
         return ""
 
@@ -332,7 +342,10 @@ def link_status(paths: AppxPaths, app: str, links: Sequence[Link]) -> list[LinkS
     """Say, for each link, whether it is in place, missing, taken, blocked or dangling."""
     statuses: list[LinkStatus] = []
     for link in links:
-        occupant = occupant_of(paths, link.path)
+        try:
+            occupant = occupant_of(paths, link.path)
+        except EnvironmentSetupError:  # a file where a directory should be: blocked
+            occupant = Occupant("file")
         state: LinkState
         if occupant.kind == "free":
             state = "missing"

@@ -1,0 +1,81 @@
+"""Sessions: tests (hermetic, the default), smoke (real PyPI), lint, types."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = False
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+
+
+@nox.session(python=None)
+def tests(session: nox.Session) -> None:
+    """The hermetic suite: local wheels, a local index on 127.0.0.1, a temp home per test."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=None)
+def smoke(session: nox.Session) -> None:
+    """The README's quickstart from a fresh clone, against real PyPI, through the console script."""
+    quickstart = _readme_block("quickstart")
+    with tempfile.TemporaryDirectory(prefix="appx-smoke-") as scratch:
+        home = Path(scratch) / "home"
+        clone = Path(scratch) / "appx"
+        home.mkdir()
+        session.run("git", "clone", "--quiet", str(ROOT), str(clone), external=True)
+        env = _smoke_env(home)
+        session.log("quickstart: %s", quickstart)
+        session.chdir(clone)
+        session.run("bash", "-euo", "pipefail", "-c", quickstart, env=env, external=True)
+        appx = home / ".local" / "bin" / "appx"
+        session.run(str(appx), "install", "black", env=env, external=True)
+        for command in (["black", "--version"], ["pycowsay", "hello from appx"]):
+            session.run(str(home / ".local" / "bin" / command[0]), *command[1:], env=env, external=True)
+        session.run(str(appx), "list", env=env, external=True)
+        session.run(str(appx), "uninstall", "black", "pycowsay", env=env, external=True)
+        for gone in ("black", "blackd", "pycowsay"):
+            if (home / ".local" / "bin" / gone).exists():
+                session.error(f"{gone} is still in the bin dir after uninstall")
+        session.run(str(appx), "uninstall", "appx", env=env, external=True)
+
+
+@nox.session(python=None)
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", "src", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+
+
+@nox.session(python=None)
+def types(session: nox.Session) -> None:
+    """mypy, strict, over src and tests."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "types"))
+    session.run("mypy")
+
+
+def _readme_block(name: str) -> str:
+    """The shell command the README marks with <!-- NAME -->, so the README stays true."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {name} -->\s*```sh\n(.*?)```", text, re.DOTALL)
+    if match is None:
+        raise RuntimeError(f"README.md has no <!-- {name} --> block")
+    return " ".join(line.strip().removesuffix("\\") for line in match.group(1).splitlines()).strip()
+
+
+def _smoke_env(home: Path) -> dict[str, str]:
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": "", "XDG_DATA_HOME": "", "XDG_CACHE_HOME": ""}
+    for name in ("APPX_HOME", "APPX_BIN_DIR", "APPX_MAN_DIR", "APPX_CACHE_DIR", "VIRTUAL_ENV"):
+        env[name] = ""
+    env["PATH"] = os.pathsep.join([str(home / ".local" / "bin"), os.environ.get("PATH", "")])
+    return env

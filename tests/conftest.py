@@ -1,0 +1,97 @@
+"""Fixtures shared by every test: a hermetic environment, builders, a local index, appx itself."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import TYPE_CHECKING, Unpack
+
+import pytest
+
+import factories
+from factories import Env, IndexServer, ProcResult, ProjectOptions, WheelOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """No PIP_*/UV_*/APPX_* from the shell, no pip or uv config, every home under tmp_path."""
+    env = Env.under(tmp_path)
+    target = factories.hermetic_environ(os.environ, env)
+    for key in set(os.environ) - set(target):
+        monkeypatch.delenv(key)
+    for key, value in target.items():
+        monkeypatch.setenv(key, value)
+    env.home.mkdir()
+    env.xdg_config_dirs.mkdir()
+    return env
+
+
+@pytest.fixture
+def appx_env(hermetic_env: Env) -> Env:
+    """The paths of this test's hermetic environment (APPX_HOME, bin and man dirs, ...)."""
+    return hermetic_env
+
+
+@pytest.fixture
+def wheel_factory(tmp_path: Path) -> factories.WheelFactory:
+    """Build wheels into ``tmp_path/"wheels"`` (usable as a ``--find-links`` dir)."""
+
+    def build(name: str, version: str = "1.0", **options: Unpack[WheelOptions]) -> Path:
+        return factories.build_wheel(tmp_path / "wheels", name, version, **options)
+
+    return build
+
+
+@pytest.fixture
+def project_factory(tmp_path: Path) -> factories.ProjectFactory:
+    """Write local projects into ``tmp_path/"projects"/p<N>`` (the dir name never tells the name)."""
+    numbers = itertools.count()
+
+    def make(name: str, version: str = "1.0", **options: Unpack[ProjectOptions]) -> Path:
+        dest = tmp_path / "projects" / f"p{next(numbers)}"
+        return factories.make_project(dest, name, version, **options)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """pypiserver on 127.0.0.1 for the whole session, pre-filled with this catalogue of wheels.
+
+    Every package's command prints ``"<package> <version>"`` and its arguments.
+
+    - ``cowsay-lite`` 1.0 and 2.0: command ``cowsay-lite``.
+    - ``tool-with-man`` 1.0: command ``tool-with-man`` and man page ``man1/tool-with-man.1``.
+    - ``dep-lib`` 1.0: a library whose command is ``dep-tool`` (for ``--include-deps``).
+    - ``app-with-dep`` 1.0: command ``app-with-dep``; requires ``dep-lib``.
+    - ``no-commands`` 1.0: a library with no commands at all.
+    - ``gui-app`` 1.0: GUI script ``gui-app``.
+    - ``script-app`` 1.0: a plain script ``script-app`` (``.data/scripts``, ``#!python``) that
+      prints ``script-app 1.0``; no entry points.
+    - ``multi-cmd`` 1.0: commands ``multi-a`` and ``multi-b``; 2.0: ``multi-a`` and ``multi-c``
+      (an upgrade drops a command and adds one).
+    - ``future-python`` 1.0: command ``future-python``; ``Requires-Python: >=4``.
+
+    ``index_server.add_wheel(name, version, **options)`` adds a wheel that pip sees at once;
+    the index is shared by the session, so give added packages names unique to the test.
+    """
+    root = tmp_path_factory.mktemp("index")
+    packages = root / "packages"
+    factories.populate_catalogue(packages)
+    server = factories.start_index_server(packages, root / "pypiserver.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def run_appx(appx_env: Env) -> factories.RunAppx:
+    """Run ``python -m appx *args`` in a process of its own, in this test's hermetic env."""
+
+    def run(*args: str, cwd: Path | None = None, timeout: float = 300.0) -> ProcResult:
+        return factories.run(factories.appx_command(*args), cwd=cwd or appx_env.tmp, timeout=timeout)
+
+    return run
