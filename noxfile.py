@@ -40,7 +40,9 @@ def smoke(session: nox.Session) -> None:
         appx = home / ".local" / "bin" / "appx"
         session.run(str(appx), "install", "black", env=env, external=True)
         for command in (["black", "--version"], ["pycowsay", "hello from appx"]):
-            session.run(str(home / ".local" / "bin" / command[0]), *command[1:], env=env, external=True)
+            session.run(
+                str(home / ".local" / "bin" / command[0]), *command[1:], env=env, external=True
+            )
         session.run(str(appx), "list", env=env, external=True)
         session.run(str(appx), "uninstall", "black", "pycowsay", env=env, external=True)
         for gone in ("black", "blackd", "pycowsay"):

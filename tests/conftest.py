@@ -48,7 +48,7 @@ def wheel_factory(tmp_path: Path) -> factories.WheelFactory:
 
 @pytest.fixture
 def project_factory(tmp_path: Path) -> factories.ProjectFactory:
-    """Write local projects into ``tmp_path/"projects"/p<N>`` (the dir name never tells the name)."""
+    """Write local projects into ``tmp_path/"projects"/p<N>`` (a dir name that tells nothing)."""
     numbers = itertools.count()
 
     def make(name: str, version: str = "1.0", **options: Unpack[ProjectOptions]) -> Path:
@@ -92,6 +92,8 @@ def run_appx(appx_env: Env) -> factories.RunAppx:
     """Run ``python -m appx *args`` in a process of its own, in this test's hermetic env."""
 
     def run(*args: str, cwd: Path | None = None, timeout: float = 300.0) -> ProcResult:
-        return factories.run(factories.appx_command(*args), cwd=cwd or appx_env.tmp, timeout=timeout)
+        return factories.run(
+            factories.appx_command(*args), cwd=cwd or appx_env.tmp, timeout=timeout
+        )
 
     return run

@@ -108,7 +108,7 @@ def _default_pyenv_root(base: Mapping[str, str]) -> str | None:
 
 
 def dist_name(name: str) -> str:
-    """A distribution name as spelled in wheel and sdist file names: ``Foo.Bar-baz`` -> ``foo_bar_baz``."""
+    """A name as spelled in wheel and sdist file names: ``Foo.Bar-baz`` -> ``foo_bar_baz``."""
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
@@ -280,7 +280,9 @@ def check_wheel(path: Path) -> dict[str, str]:
         for name in names:
             expected = ("", "") if name == records[0] else _hash_and_size(archive.read(name))
             if listed[name] != expected:
-                raise ValueError(f"{path.name}: {name} is {expected} but RECORD says {listed[name]}")
+                raise ValueError(
+                    f"{path.name}: {name} is {expected} but RECORD says {listed[name]}"
+                )
     return {name: hash_ for name, (hash_, _) in listed.items()}
 
 
@@ -295,7 +297,7 @@ PROJECT_FILE = "appx-project.json"
 
 # The in-tree backend of every test project. It runs under the target Python (3.9 to 3.13),
 # in a process of its own, so it is plain stdlib text and repeats the small wheel writer above.
-BACKEND_SOURCE = r"""'In-tree PEP 517/660 build backend of an appx test project: stdlib only, offline.'
+BACKEND_SOURCE = r"""'In-tree PEP 517/660 build backend of an appx test project: stdlib, offline.'
 
 import base64
 import hashlib
@@ -309,7 +311,7 @@ from pathlib import Path
 
 PROJECT_FILE = "appx-project.json"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-SDIST_MTIME = 315532800  # 1980-01-01, so the wheel built from the sdist has valid zip dates
+SDIST_MTIME = 315532800  # 1980-01-01: files of an sdist must fit in a zip
 SDIST_FILES = ("pyproject.toml", PROJECT_FILE, "_backend", "src", "scripts", "man")
 
 
@@ -318,7 +320,8 @@ def _project():
 
 
 def _stem(project):
-    return "%s-%s" % (re.sub(r"[-_.]+", "_", project["name"]).lower(), project["version"])
+    name = re.sub(r"[-_.]+", "_", project["name"]).lower()
+    return f"{name}-{project['version']}"
 
 
 def _files(top):
@@ -330,10 +333,11 @@ def _files(top):
 
 
 def _metadata(project):
-    lines = ["Metadata-Version: 2.1", "Name: " + project["name"], "Version: " + project["version"]]
-    if project.get("requires_python"):
-        lines.append("Requires-Python: " + project["requires_python"])
-    lines += ["Requires-Dist: " + dep for dep in project["dependencies"]]
+    lines = ["Metadata-Version: 2.1", f"Name: {project['name']}"]
+    lines.append(f"Version: {project['version']}")
+    if project["requires_python"]:
+        lines.append(f"Requires-Python: {project['requires_python']}")
+    lines += [f"Requires-Dist: {dep}" for dep in project["dependencies"]]
     return "\n".join(lines) + "\n"
 
 
@@ -341,8 +345,8 @@ def _dist_info(project):
     sections = []
     for group in ("console_scripts", "gui_scripts"):
         if project[group]:
-            body = "".join("%s = %s\n" % item for item in project[group].items())
-            sections.append("[%s]\n%s" % (group, body))
+            body = "".join(f"{key} = {value}\n" for key, value in project[group].items())
+            sections.append(f"[{group}]\n{body}")
     wheel = "Wheel-Version: 1.0\nGenerator: appx_test_backend\nRoot-Is-Purelib: true\n"
     return {
         "METADATA": _metadata(project),
@@ -352,7 +356,8 @@ def _dist_info(project):
 
 
 def _hash(data):
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return f"sha256={digest.decode()}"
 
 
 def _build(wheel_directory, editable):
@@ -361,18 +366,21 @@ def _build(wheel_directory, editable):
     root = Path.cwd()
     if editable:
         pth = (str(root / "src") + "\n").encode()
-        entries = [("_appx_editable_%s.pth" % stem.split("-")[0], pth, 0o644)]
+        entries = [(f"_appx_editable_{stem.split('-')[0]}.pth", pth, 0o644)]
     else:
-        entries = [(rel, path.read_bytes(), 0o644) for rel, path in _files(root / "src")]
-    data = stem + ".data/"
-    entries += [(data + "scripts/" + rel, p.read_bytes(), 0o755) for rel, p in _files(root / "scripts")]
-    entries += [(data + "data/share/man/" + rel, p.read_bytes(), 0o644) for rel, p in _files(root / "man")]
+        entries = [(rel, file.read_bytes(), 0o644) for rel, file in _files(root / "src")]
+    data_dir = stem + ".data/"
+    for rel, path in _files(root / "scripts"):
+        entries.append((data_dir + "scripts/" + rel, path.read_bytes(), 0o755))
+    for rel, path in _files(root / "man"):
+        entries.append((data_dir + "data/share/man/" + rel, path.read_bytes(), 0o644))
     info = stem + ".dist-info/"
-    entries += [(info + name, text.encode(), 0o644) for name, text in _dist_info(project).items()]
-    record = "".join("%s,%s,%d\n" % (name, _hash(data), len(data)) for name, data, _ in entries)
+    for name, text in _dist_info(project).items():
+        entries.append((info + name, text.encode(), 0o644))
+    record = "".join(f"{name},{_hash(data)},{len(data)}\n" for name, data, _ in entries)
     entries.append((info + "RECORD", (record + info + "RECORD,,\n").encode(), 0o644))
     filename = stem + "-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as archive:
+    with zipfile.ZipFile(Path(wheel_directory) / filename, "w") as archive:
         for name, payload, mode in entries:
             member = zipfile.ZipInfo(name, ZIP_DATE)
             member.external_attr = (0o100000 | mode) << 16
@@ -430,7 +438,7 @@ def build_sdist(sdist_directory, config_settings=None):
     stem = _stem(project)
     root = Path.cwd()
     filename = stem + ".tar.gz"
-    path = os.path.join(sdist_directory, filename)
+    path = Path(sdist_directory) / filename
     with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
         _add(archive, stem + "/PKG-INFO", _metadata(project).encode(), 0o644)
         for part in SDIST_FILES:
@@ -438,7 +446,7 @@ def build_sdist(sdist_directory, config_settings=None):
                 _add(archive, stem + "/" + part, (root / part).read_bytes(), 0o644)
             for rel, file in _files(root / part):
                 mode = 0o755 if os.access(file, os.X_OK) else 0o644
-                _add(archive, "%s/%s/%s" % (stem, part, rel), file.read_bytes(), mode)
+                _add(archive, f"{stem}/{part}/{rel}", file.read_bytes(), mode)
     return filename
 """
 
@@ -613,7 +621,9 @@ class ProcResult:
         )
 
 
-def run(argv: Sequence[str | Path], *, cwd: Path | None = None, timeout: float = 300.0) -> ProcResult:
+def run(
+    argv: Sequence[str | Path], *, cwd: Path | None = None, timeout: float = 300.0
+) -> ProcResult:
     """Run ``argv`` with the current ``os.environ``, no stdin, and text output."""
     args = [os.fspath(arg) for arg in argv]
     proc = subprocess.run(
@@ -764,8 +774,8 @@ def start_index_server(packages_dir: Path, log_path: Path, *, wait: float = 20.0
         server.stop()
         if "Address already in use" not in log_path.read_text(errors="replace"):
             break
-    log = log_path.read_text(errors="replace")
-    raise RuntimeError(f"pypiserver did not answer on {server.url} within {wait}s:\n{log}")
+    output = log_path.read_text(errors="replace")
+    raise RuntimeError(f"pypiserver did not answer on {server.url} within {wait}s:\n{output}")
 
 
 def _wait_until_up(server: IndexServer, wait: float) -> bool:

@@ -483,3 +483,29 @@ def test_a_take_over_stops_if_a_file_replaced_the_link(paths: AppxPaths) -> None
         apply_before_flip(paths, result)
 
     assert (paths.bin_dir / "black").read_text(encoding="utf-8") == "late"
+
+
+def test_undo_before_flip_puts_displaced_files_back(paths: AppxPaths) -> None:
+    paths.bin_dir.mkdir()
+    (paths.bin_dir / "black").write_text("mine", encoding="utf-8")
+    result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=True)
+    moved = apply_before_flip(paths, result)
+
+    undo_before_flip(paths, result, moved)  # as if the flip had failed
+
+    assert (paths.bin_dir / "black").read_text(encoding="utf-8") == "mine"
+    events = (paths.displaced / "index.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["event"] for line in events] == ["displaced", "restored"]
+
+
+def test_a_failed_apply_puts_displaced_files_back(paths: AppxPaths) -> None:
+    paths.bin_dir.mkdir()
+    (paths.bin_dir / "black").write_text("mine", encoding="utf-8")
+    links = links_for(paths, "black", "black", man=("man1/black.1",))
+    result = plan_shims(paths, "black", links, force=True)
+    paths.man_dir.write_text("not a directory", encoding="utf-8")  # appears after the plan
+
+    with pytest.raises(OSError):  # which OSError depends on the platform
+        apply_before_flip(paths, result)
+
+    assert (paths.bin_dir / "black").read_text(encoding="utf-8") == "mine"

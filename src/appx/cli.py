@@ -51,10 +51,14 @@ def main(
     ctx: typer.Context,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show each step, keep installer logs, show tracebacks.")
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show each step, keep installer logs, show tracebacks."
+        ),
     ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show appx's version.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show appx's version."),
     ] = False,
 ) -> None:
     """Install Python command-line applications, each in an isolated environment.
@@ -81,7 +85,9 @@ def _state(ctx: typer.Context) -> State:
 @app.command()
 def install(
     ctx: typer.Context,
-    specs: Annotated[list[str], typer.Argument(help="Package names, paths or URLs.", metavar="SPEC...")],
+    specs: Annotated[
+        list[str], typer.Argument(help="Package names, paths or URLs.", metavar="SPEC...")
+    ],
     python: Annotated[
         str | None, typer.Option(help="Python to use: a path, a command or a version such as 3.12.")
     ] = None,
@@ -89,9 +95,15 @@ def install(
         bool, typer.Option("--force", "-f", help="Reinstall; move conflicting files aside.")
     ] = False,
     suffix: Annotated[str, typer.Option(help="Suffix for the app and its command names.")] = "",
-    include_deps: Annotated[bool, typer.Option(help="Expose the commands of dependencies too.")] = False,
-    index_url: Annotated[str | None, typer.Option("--index-url", "-i", help="Package index URL.")] = None,
-    pip_args: Annotated[str, typer.Option(help="Extra arguments for pip, quoted as one string.")] = "",
+    include_deps: Annotated[
+        bool, typer.Option(help="Expose the commands of dependencies too.")
+    ] = False,
+    index_url: Annotated[
+        str | None, typer.Option("--index-url", "-i", help="Package index URL.")
+    ] = None,
+    pip_args: Annotated[
+        str, typer.Option(help="Extra arguments for pip, quoted as one string.")
+    ] = "",
     editable: Annotated[
         bool, typer.Option("--editable", "-e", help="Install a local project in editable mode.")
     ] = False,
@@ -130,7 +142,10 @@ def install(
 @app.command()
 def uninstall(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument(help="Apps to uninstall, as 'appx list' names them.", metavar="APP...")],
+    names: Annotated[
+        list[str],
+        typer.Argument(help="Apps to uninstall, as 'appx list' names them.", metavar="APP..."),
+    ],
 ) -> None:
     """Uninstall apps: their environments and commands go; nothing else is touched.
 
@@ -158,8 +173,12 @@ def uninstall_all(ctx: typer.Context) -> None:
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    short: Annotated[bool, typer.Option("--short", help="One line per app: name and version.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document (schema 1).")] = False,
+    short: Annotated[
+        bool, typer.Option("--short", help="One line per app: name and version.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON document (schema 1).")
+    ] = False,
 ) -> None:
     """List installed apps, their commands, and any problem with them.
 
@@ -179,7 +198,9 @@ def list_(
 @app.command()
 def ensurepath(
     ctx: typer.Context,
-    force: Annotated[bool, typer.Option(help="Add the bin dir even if it seems to be on PATH.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Add the bin dir even if it seems to be on PATH.")
+    ] = False,
 ) -> None:
     """Add appx's bin directory to PATH in your shell's startup files."""
     from appx.environment import ensure_path

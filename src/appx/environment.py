@@ -29,7 +29,9 @@ def describe_environment(paths: AppxPaths, environ: Mapping[str, str]) -> list[S
         Setting("APPX_HOME", str(paths.home), paths.sources.get("APPX_HOME", "default")),
         Setting("APPX_BIN_DIR", str(paths.bin_dir), paths.sources.get("APPX_BIN_DIR", "default")),
         Setting("APPX_MAN_DIR", str(paths.man_dir), paths.sources.get("APPX_MAN_DIR", "default")),
-        Setting("APPX_CACHE_DIR", str(paths.cache_dir), paths.sources.get("APPX_CACHE_DIR", "default")),
+        Setting(
+            "APPX_CACHE_DIR", str(paths.cache_dir), paths.sources.get("APPX_CACHE_DIR", "default")
+        ),
         Setting(
             "APPX_DEFAULT_PYTHON",
             paths.default_python or "(the Python appx runs on)",

@@ -75,7 +75,7 @@ EXIT_CODES: dict[int, str] = {
     2: "usage error: unknown option or missing argument",
     SpecError.exit_code: "invalid spec, name, suffix or path",
     NotInstalledError.exit_code: "the app is not installed",
-    ShimConflictError.exit_code: "a command or man page name is taken by something appx does not own",
+    ShimConflictError.exit_code: "a command or man page name is taken by something not appx's",
     InstallerError.exit_code: "the installer failed (its log path is printed)",
     PythonNotFoundError.exit_code: "no working Python matches --python",
     NoCommandsError.exit_code: "the package has no commands to expose",

@@ -14,7 +14,8 @@ from typing import Literal
 from appx import __version__, shims, store
 from appx.backends import get_backend
 from appx.backends.base import Backend, IndexOptions, probe_venv
-from appx.errors import AppxError, InstallerError, NoCommandsError
+from appx.errors import AppxError, InstallerError, NoCommandsError, ReceiptError
+from appx.faults import checkpoint
 from appx.inspect import installed_distributions, read_exposed, validate_name
 from appx.interpreters import Interpreter, find_python
 from appx.locks import app_locks, bin_lock
@@ -25,7 +26,6 @@ from appx.receipt import (
     ExposedManPage,
     PythonInfo,
     Receipt,
-    ReceiptError,
     VenvInfo,
     load_receipt,
     save_receipt,
@@ -135,25 +135,12 @@ def _build_and_commit(
     ctx: _Context, spec: AppSpec, name: str, app: str, log: Path, *, replacing: bool
 ) -> InstallResult:
     generation = store.begin_generation(ctx.paths, app)
-    flipped = False
-    plan: shims.ShimPlan | None = None
+    checkpoint("after-marker")
     try:
         receipt = _build(ctx, generation, spec, name, app, log)
-        desired = receipt_links(ctx.paths, receipt)
-        with bin_lock(ctx.paths, ctx.reporter.warn):
-            reconcile_links(ctx.paths)
-            plan = shims.plan_shims(ctx.paths, app, desired, force=ctx.options.force)
-            if plan.conflicts:
-                raise shims.conflict_error(plan)
-            displaced = shims.apply_before_flip(ctx.paths, plan)
-            store.flip(ctx.paths, generation)
-            flipped = True
-            store.finish_generation(generation)
-            shims.apply_after_flip(ctx.paths, app, plan)
+        displaced = _expose_and_flip(ctx, generation, receipt)
     except BaseException:
-        if not flipped:
-            if plan is not None:
-                shims.undo_before_flip(ctx.paths, plan)
+        if store.read_current(ctx.paths, app) != generation:
             store.discard(ctx.paths, generation)
         raise
     return InstallResult(
@@ -167,6 +154,30 @@ def _build_and_commit(
     )
 
 
+def _expose_and_flip(
+    ctx: _Context, generation: store.Generation, receipt: Receipt
+) -> list[shims.DisplacedFile]:
+    """Plan and create the links, then flip `current`: all under the bin lock."""
+    with bin_lock(ctx.paths, ctx.reporter.warn):
+        reconcile_links(ctx.paths)
+        desired = receipt_links(ctx.paths, receipt)
+        plan = shims.plan_shims(ctx.paths, receipt.app, desired, force=ctx.options.force)
+        if plan.conflicts:
+            raise shims.conflict_error(plan, ctx.paths)
+        displaced = shims.apply_before_flip(ctx.paths, plan)
+        checkpoint("after-links")
+        try:
+            store.flip(ctx.paths, generation)
+        except BaseException:
+            if store.read_current(ctx.paths, receipt.app) != generation:
+                shims.undo_before_flip(ctx.paths, plan, displaced)
+            raise
+        checkpoint("after-flip")
+        store.finish_generation(generation)
+        shims.apply_after_flip(ctx.paths, receipt.app, plan)
+    return displaced
+
+
 def _build(
     ctx: _Context, generation: store.Generation, spec: AppSpec, name: str, app: str, log: Path
 ) -> Receipt:
@@ -175,6 +186,7 @@ def _build(
 
     with ctx.reporter.step(f"Creating a virtual environment for {app}"):
         ctx.backend.create_venv(ctx.interpreter, generation.path, log=log, on_start=on_start)
+    checkpoint("after-venv")
     layout = probe_venv(generation.path)
     with ctx.reporter.step(f"Installing {spec.raw}"):
         ctx.backend.install(
@@ -186,6 +198,7 @@ def _build(
             log=log,
             on_start=on_start,
         )
+    checkpoint("after-install")
     distributions = installed_distributions(layout.purelib)
     main = distributions.get(name)
     if main is None or not main.requested:
@@ -209,7 +222,9 @@ def _build(
         raise NoCommandsError(f"{name} provides no commands", hint)
     suffix = ctx.options.suffix
     commands = tuple(
-        ExposedCommand(c.name, validate_name(c.name + suffix, "command name"), c.kind, c.distribution)
+        ExposedCommand(
+            c.name, validate_name(c.name + suffix, "command name"), c.kind, c.distribution
+        )
         for c in exposed.commands
     )
     man_pages = tuple(
@@ -245,6 +260,7 @@ def _build(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     save_receipt(generation.path, receipt)
+    checkpoint("after-receipt")
     return receipt
 
 

@@ -74,9 +74,12 @@ def _status(paths: AppxPaths, app: str) -> AppStatus:
     ]
     for status in statuses:
         if status.state != "ok":
-            problems.append(f"{status.path}: {status.state}{' (' + status.detail + ')' if status.detail else ''}")
+            detail = f" ({status.detail})" if status.detail else ""
+            problems.append(f"{status.path}: {status.state}{detail}")
     count = len(receipt.commands)
-    return AppStatus(app, receipt, tuple(statuses[:count]), tuple(statuses[count:]), tuple(problems))
+    return AppStatus(
+        app, receipt, tuple(statuses[:count]), tuple(statuses[count:]), tuple(problems)
+    )
 
 
 def listing_json(listing: Listing) -> dict[str, Any]:
@@ -104,4 +107,9 @@ def listing_json(listing: Listing) -> dict[str, Any]:
 
 
 def _exposed_json(status: ExposedStatus) -> dict[str, str]:
-    return {"name": status.name, "path": status.path, "state": status.state, "detail": status.detail}
+    return {
+        "name": status.name,
+        "path": status.path,
+        "state": status.state,
+        "detail": status.detail,
+    }

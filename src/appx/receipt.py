@@ -103,10 +103,14 @@ def load_receipt(generation: Path) -> Receipt:
         return Receipt.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise ReceiptError(f"receipt missing: {path}", "reinstall the app with --force") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReceiptError(f"receipt unreadable: {path}: {exc.strerror or exc}", "check its permissions") from None
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ReceiptError(f"receipt corrupt: {path}: {exc}", "reinstall the app with --force") from None
+    except OSError as exc:
+        raise ReceiptError(
+            f"receipt unreadable: {path}: {exc.strerror or exc}", "check its permissions"
+        ) from None
+    except (ValueError, TypeError, KeyError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ReceiptError(
+            f"receipt corrupt: {path}: {exc}", "reinstall the app with --force"
+        ) from None
 
 
 def save_receipt(generation: Path, receipt: Receipt) -> Path:

@@ -16,7 +16,9 @@ from appx.receipt import Receipt, load_receipt
 def receipt_links(paths: AppxPaths, receipt: Receipt) -> list[shims.Link]:
     """The links an app's receipt calls for: its commands first, then its man pages."""
     prefix = shims.app_prefix(paths, receipt.app)
-    links = [shims.Link(paths.bin_dir / c.exposed_as, f"{prefix}bin/{c.name}") for c in receipt.commands]
+    links = [
+        shims.Link(paths.bin_dir / c.exposed_as, f"{prefix}bin/{c.name}") for c in receipt.commands
+    ]
     links += [
         shims.Link(
             paths.man_dir / m.section / m.exposed_as, f"{prefix}share/man/{m.section}/{m.name}"
@@ -80,7 +82,9 @@ def reconcile_links(paths: AppxPaths) -> None:
                     os.symlink(link.target, link.path)
 
 
-def path_warnings(paths: AppxPaths, commands: Iterable[str], environ: Mapping[str, str]) -> list[str]:
+def path_warnings(
+    paths: AppxPaths, commands: Iterable[str], environ: Mapping[str, str]
+) -> list[str]:
     """Warn when the bin dir is not on PATH, or a command is shadowed by one found earlier."""
     entries = [Path(p) for p in environ.get("PATH", "").split(os.pathsep) if p]
     commands = list(commands)

@@ -105,7 +105,12 @@ def _install_json(result: InstallResult) -> dict[str, Any]:
 def _error_json(error: AppxError | None) -> dict[str, Any] | None:
     if error is None:
         return None
-    return {"message": error.message, "hint": error.hint, "exit_code": error.exit_code, "log": error.log_path}
+    return {
+        "message": error.message,
+        "hint": error.hint,
+        "exit_code": error.exit_code,
+        "log": error.log_path,
+    }
 
 
 def _raise_failures(console: Console, outcomes: Sequence[tuple[str, AppxError | None]]) -> None:
@@ -125,5 +130,4 @@ def _raise_failures(console: Console, outcomes: Sequence[tuple[str, AppxError | 
 
 
 def _labelled(label: str, error: AppxError) -> AppxError:
-    labelled = type(error)(f"{label}: {error.message}", error.hint, log_path=error.log_path)
-    return labelled
+    return type(error)(f"{label}: {error.message}", error.hint, log_path=error.log_path)

@@ -101,9 +101,6 @@ class LinkStatus:
     occupant: Occupant
 
 
-# ---------------------------------------------------------------- names and owners
-
-
 def app_prefix(paths: AppxPaths, app: str) -> str:
     """The text every link owned by `app` starts with."""
     return f"{paths.venvs / app / 'current'}/"
@@ -185,8 +182,7 @@ def _link_occupant(paths: AppxPaths, text: str) -> Occupant:
 
 
 def _owned_by(paths: AppxPaths, path: Path, app: str) -> bool:
-    occupant = occupant_of(paths, path)
-    return occupant.kind == "app" and occupant.app == app
+    return occupant_of(paths, path).app == app
 
 
 def owned_links(paths: AppxPaths, app: str) -> list[Path]:
@@ -216,9 +212,6 @@ def _readlink_or_empty(path: str) -> str:
         return os.readlink(path)  # the exact text, not a normalised Path
     except OSError:  # gone or replaced since the scan
         return ""
-
-
-# ---------------------------------------------------------------- planning
 
 
 def observe(paths: AppxPaths, app: str, desired: Iterable[Link]) -> Observed:
@@ -284,15 +277,12 @@ def conflict_error(plan: ShimPlan, paths: AppxPaths | None = None) -> ShimConfli
     return ShimConflictError(message, hint)
 
 
-# ---------------------------------------------------------------- applying
-
-
 def apply_before_flip(paths: AppxPaths, plan: ShimPlan) -> list[DisplacedFile]:
     """Move foreign files aside, take over other apps' links, create the new links.
 
-    The new links dangle until `current` is flipped. If a step fails, the links
-    this call created are removed again and links it took over are given back;
-    displaced files stay in `displaced/`, recorded.
+    The new links dangle until `current` is flipped. If a step fails, everything
+    this call did is undone: its links removed, taken links given back, displaced
+    files moved back where they were free.
     """
     if plan.conflicts:
         raise conflict_error(plan, paths)
@@ -312,14 +302,22 @@ def apply_before_flip(paths: AppxPaths, plan: ShimPlan) -> list[DisplacedFile]:
     except BaseException:
         _remove_if_ours(paths, made)
         _give_back(paths, taken)
+        _put_back(paths, displaced)
         raise
     return displaced
 
 
-def undo_before_flip(paths: AppxPaths, plan: ShimPlan) -> None:
-    """Undo `apply_before_flip` for a change whose flip failed (displaced files stay put)."""
+def undo_before_flip(
+    paths: AppxPaths, plan: ShimPlan, displaced: Sequence[DisplacedFile] = ()
+) -> None:
+    """Undo a successful `apply_before_flip` whose flip then failed.
+
+    Pass what it returned as `displaced` to move those files back too; without
+    it they stay in `displaced/`, recorded there.
+    """
     _remove_if_ours(paths, [*plan.create, *(link for link, _ in plan.displace)])
     _give_back(paths, plan.take_over)
+    _put_back(paths, displaced)
 
 
 def apply_after_flip(paths: AppxPaths, app: str, plan: ShimPlan) -> None:
@@ -359,10 +357,6 @@ def link_status(paths: AppxPaths, app: str, links: Sequence[Link]) -> list[LinkS
     return statuses
 
 
-def _owner_of_link(paths: AppxPaths, link: Link) -> str | None:
-    return owner_of(paths, link.target)
-
-
 def _take_over(
     paths: AppxPaths,
     link: Link,
@@ -387,7 +381,7 @@ def _create(paths: AppxPaths, link: Link, made: list[Link]) -> None:
         link.path.symlink_to(link.target)
     except FileExistsError:
         occupant = occupant_of(paths, link.path)
-        if occupant.kind != "app" or occupant.app != _owner_of_link(paths, link):
+        if occupant.kind != "app" or occupant.app != owner_of(paths, link.target):
             # something appeared since the plan was made: never overwrite it
             raise conflict_error(ShimPlan(conflicts=((link, occupant),)), paths) from None
         if occupant.detail != link.target:
@@ -421,24 +415,41 @@ def _displace(paths: AppxPaths, link: Link) -> DisplacedFile | None:
         # changed since the plan was made: never move a directory or retake a link here
         raise conflict_error(ShimPlan(conflicts=((link, occupant),)), paths)
     paths.displaced.mkdir(parents=True, exist_ok=True)
-    moved_to = _unique_displaced_name(paths, link.path.name)
+    moved = DisplacedFile(link.path, _unique_displaced_name(paths, link.path.name))
+    _move(moved.original, moved.moved_to)
+    _record(paths, "displaced", moved, app=owner_of(paths, link.target), was=occupant.describe())
+    return moved
+
+
+def _put_back(paths: AppxPaths, displaced: Iterable[DisplacedFile]) -> None:
+    """Move displaced files back to where they were, if that place is free again."""
+    for moved in displaced:
+        if occupant_of(paths, moved.original).kind == "free" and os.path.lexists(moved.moved_to):
+            _move(moved.moved_to, moved.original)
+            _record(paths, "restored", moved)
+
+
+def _move(source: Path, destination: Path) -> None:
     try:
-        link.path.rename(moved_to)
+        source.rename(destination)
     except OSError as error:
         if error.errno != errno.EXDEV:
             raise
         # another filesystem: shutil.move recreates a symlink as a symlink, and copies
         # a file with its metadata before unlinking it
-        shutil.move(link.path, moved_to)
+        shutil.move(source, destination)
+
+
+def _record(paths: AppxPaths, event: str, moved: DisplacedFile, **extra: str | None) -> None:
+    """Append one event to displaced/index.jsonl."""
     record = {
-        "original": str(link.path),
-        "moved_to": str(moved_to),
+        "event": event,
+        "original": str(moved.original),
+        "moved_to": str(moved.moved_to),
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "app": _owner_of_link(paths, link),
-        "was": occupant.describe(),
+        **extra,
     }
     _append_line(paths.displaced / DISPLACED_INDEX, json.dumps(record, sort_keys=True))
-    return DisplacedFile(link.path, moved_to)
 
 
 def _unique_displaced_name(paths: AppxPaths, name: str) -> Path:

@@ -127,7 +127,9 @@ def _url_spec(raw: str, text: str) -> AppSpec:
 def _path_spec(raw: str, text: str, cwd: Path) -> AppSpec:
     path = (cwd / Path(text).expanduser()).resolve()
     if not path.exists():
-        raise SpecError(f"no such file or directory: {text}", "check the path, or give a package name")
+        raise SpecError(
+            f"no such file or directory: {text}", "check the path, or give a package name"
+        )
     if path.is_dir():
         if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
             raise SpecError(
@@ -138,11 +140,16 @@ def _path_spec(raw: str, text: str, cwd: Path) -> AppSpec:
     if path.name.endswith(".whl"):
         name = _name_from_filename(path.name)
         if name is None:
-            raise SpecError(f"not a valid wheel file name: {path.name}", "wheels are named NAME-VERSION-TAGS.whl")
+            raise SpecError(
+                f"not a valid wheel file name: {path.name}",
+                "wheels are named NAME-VERSION-TAGS.whl",
+            )
         return AppSpec(raw, "wheel", str(path), name)
     if path.name.endswith(_SDIST_SUFFIXES):
         return AppSpec(raw, "sdist", str(path), _name_from_filename(path.name))
-    raise SpecError(f"not a wheel, sdist or project directory: {text}", "give a .whl, a .tar.gz or a directory")
+    raise SpecError(
+        f"not a wheel, sdist or project directory: {text}", "give a .whl, a .tar.gz or a directory"
+    )
 
 
 def _name_from_filename(filename: str) -> str | None:

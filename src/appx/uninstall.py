@@ -8,6 +8,7 @@ from typing import Literal
 
 from appx import shims, store
 from appx.errors import AppxError, NotInstalledError
+from appx.faults import checkpoint
 from appx.inspect import validate_name
 from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
@@ -51,6 +52,7 @@ def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallR
         installed = store.read_current(paths, app) is not None
         with reporter.step(f"Uninstalling {app}"):
             detached = store.detach_app(paths, app)
+            checkpoint("after-detach")
             removed = shims.remove_app_links(paths, app)
     if detached is not None:
         store.remove_tree(detached)

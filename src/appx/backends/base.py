@@ -13,7 +13,9 @@ from appx import proc
 from appx.errors import InstallerError
 from appx.interpreters import Interpreter
 
-_CREDENTIALS_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]*)(?::[^/@\s]*)?@")
+_CREDENTIALS_RE = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]*)(?::[^/@\s]*)?@"
+)
 
 
 def redact(text: str) -> str:
@@ -60,7 +62,9 @@ class Backend(Protocol):
 
     def version(self, interpreter: Interpreter) -> str: ...
 
-    def create_venv(self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart) -> None: ...
+    def create_venv(
+        self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart
+    ) -> None: ...
 
     def install(
         self,

@@ -43,8 +43,17 @@ class PipBackend:
     def version(self, interpreter: Interpreter) -> str:
         return self._source(interpreter)[0]
 
-    def create_venv(self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart) -> None:
-        argv = [interpreter.executable, "-I", "-m", "venv", "--without-pip", dest]
+    def create_venv(
+        self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart
+    ) -> None:
+        argv: list[str | os.PathLike[str]] = [
+            interpreter.executable,
+            "-I",
+            "-m",
+            "venv",
+            "--without-pip",
+            dest,
+        ]
         if proc.run_logged(argv, log=log, on_start=on_start, redact=redact) != 0:
             raise InstallerError(
                 f"could not create a virtual environment with {interpreter.executable}",
@@ -66,7 +75,12 @@ class PipBackend:
         targets: list[str] = []
         for requirement in requirements:
             targets += ["-e", requirement] if editable else [requirement]
-        argv = [layout.python, self._runner(interpreter), "install", *_PIP_FLAGS]
+        argv: list[str | os.PathLike[str]] = [
+            layout.python,
+            self._runner(interpreter),
+            "install",
+            *_PIP_FLAGS,
+        ]
         argv += _index_args(index) + targets
         if proc.run_logged(argv, log=log, on_start=on_start, redact=redact) != 0:
             raise InstallerError(
@@ -83,7 +97,11 @@ class PipBackend:
         try:
             self.create_venv(interpreter, scratch / "venv", log=log, on_start=lambda _: None)
             report = scratch / "report.json"
-            argv = [scratch / "venv" / "bin" / "python", self._runner(interpreter), "install"]
+            argv: list[str | os.PathLike[str]] = [
+                scratch / "venv" / "bin" / "python",
+                self._runner(interpreter),
+                "install",
+            ]
             argv += [*_PIP_FLAGS, "--dry-run", "--no-deps", "--ignore-installed", "--quiet"]
             argv += ["--report", report, *_index_args(index), requirement]
             if proc.run_logged(argv, log=log, redact=redact) != 0:
@@ -132,7 +150,7 @@ def _own_pip() -> tuple[str, Path, SpecifierSet] | None:
         return None
     package = Path(str(dist.locate_file("pip")))
     try:
-        supported = SpecifierSet(dist.metadata.get("Requires-Python") or "")
+        supported = SpecifierSet(next(iter(dist.metadata.get_all("Requires-Python") or []), ""))
     except InvalidSpecifier:
         return None
     return (dist.version, package, supported) if package.is_dir() else None
@@ -140,7 +158,12 @@ def _own_pip() -> tuple[str, Path, SpecifierSet] | None:
 
 def _bundled_pip(interpreter: Interpreter) -> tuple[str, Path] | None:
     result = proc.capture(
-        [interpreter.executable, "-I", "-c", "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))"]
+        [
+            interpreter.executable,
+            "-I",
+            "-c",
+            "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))",
+        ]
     )
     places = [Path(result.stdout.strip()) / "_bundled"] if result.returncode == 0 else []
     places.append(Path("/usr/share/python-wheels"))  # Debian moves the wheels here
