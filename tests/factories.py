@@ -12,17 +12,15 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypedDict, Unpack
+
+from backend_template import BACKEND_SOURCE
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -295,161 +293,6 @@ def _hash_and_size(data: bytes) -> tuple[str, str]:
 
 PROJECT_FILE = "appx-project.json"
 
-# The in-tree backend of every test project. It runs under the target Python (3.9 to 3.13),
-# in a process of its own, so it is plain stdlib text and repeats the small wheel writer above.
-BACKEND_SOURCE = r"""'In-tree PEP 517/660 build backend of an appx test project: stdlib, offline.'
-
-import base64
-import hashlib
-import io
-import json
-import os
-import re
-import tarfile
-import zipfile
-from pathlib import Path
-
-PROJECT_FILE = "appx-project.json"
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-SDIST_MTIME = 315532800  # 1980-01-01: files of an sdist must fit in a zip
-SDIST_FILES = ("pyproject.toml", PROJECT_FILE, "_backend", "src", "scripts", "man")
-
-
-def _project():
-    return json.loads(Path(PROJECT_FILE).read_text(encoding="utf-8"))
-
-
-def _stem(project):
-    name = re.sub(r"[-_.]+", "_", project["name"]).lower()
-    return f"{name}-{project['version']}"
-
-
-def _files(top):
-    found = []
-    for path in sorted(top.rglob("*")) if top.is_dir() else ():
-        if path.is_file() and "__pycache__" not in path.parts:
-            found.append((path.relative_to(top).as_posix(), path))
-    return found
-
-
-def _metadata(project):
-    lines = ["Metadata-Version: 2.1", f"Name: {project['name']}"]
-    lines.append(f"Version: {project['version']}")
-    if project["requires_python"]:
-        lines.append(f"Requires-Python: {project['requires_python']}")
-    lines += [f"Requires-Dist: {dep}" for dep in project["dependencies"]]
-    return "\n".join(lines) + "\n"
-
-
-def _dist_info(project):
-    sections = []
-    for group in ("console_scripts", "gui_scripts"):
-        if project[group]:
-            body = "".join(f"{key} = {value}\n" for key, value in project[group].items())
-            sections.append(f"[{group}]\n{body}")
-    wheel = "Wheel-Version: 1.0\nGenerator: appx_test_backend\nRoot-Is-Purelib: true\n"
-    return {
-        "METADATA": _metadata(project),
-        "WHEEL": wheel + "Tag: py3-none-any\n",
-        "entry_points.txt": "\n".join(sections),
-    }
-
-
-def _hash(data):
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return f"sha256={digest.decode()}"
-
-
-def _build(wheel_directory, editable):
-    project = _project()
-    stem = _stem(project)
-    root = Path.cwd()
-    if editable:
-        pth = (str(root / "src") + "\n").encode()
-        entries = [(f"_appx_editable_{stem.split('-')[0]}.pth", pth, 0o644)]
-    else:
-        entries = [(rel, file.read_bytes(), 0o644) for rel, file in _files(root / "src")]
-    data_dir = stem + ".data/"
-    for rel, path in _files(root / "scripts"):
-        entries.append((data_dir + "scripts/" + rel, path.read_bytes(), 0o755))
-    for rel, path in _files(root / "man"):
-        entries.append((data_dir + "data/share/man/" + rel, path.read_bytes(), 0o644))
-    info = stem + ".dist-info/"
-    for name, text in _dist_info(project).items():
-        entries.append((info + name, text.encode(), 0o644))
-    record = "".join(f"{name},{_hash(data)},{len(data)}\n" for name, data, _ in entries)
-    entries.append((info + "RECORD", (record + info + "RECORD,,\n").encode(), 0o644))
-    filename = stem + "-py3-none-any.whl"
-    with zipfile.ZipFile(Path(wheel_directory) / filename, "w") as archive:
-        for name, payload, mode in entries:
-            member = zipfile.ZipInfo(name, ZIP_DATE)
-            member.external_attr = (0o100000 | mode) << 16
-            archive.writestr(member, payload, zipfile.ZIP_DEFLATED)
-    return filename
-
-
-def _prepare_metadata(metadata_directory):
-    project = _project()
-    info = Path(metadata_directory) / (_stem(project) + ".dist-info")
-    info.mkdir(parents=True, exist_ok=True)
-    for name, text in _dist_info(project).items():
-        (info / name).write_text(text, encoding="utf-8")
-    return info.name
-
-
-def _add(archive, name, payload, mode):
-    member = tarfile.TarInfo(name)
-    member.size = len(payload)
-    member.mode = mode
-    member.mtime = SDIST_MTIME
-    archive.addfile(member, io.BytesIO(payload))
-
-
-def get_requires_for_build_wheel(config_settings=None):
-    return []
-
-
-def get_requires_for_build_sdist(config_settings=None):
-    return []
-
-
-def get_requires_for_build_editable(config_settings=None):
-    return []
-
-
-def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
-    return _prepare_metadata(metadata_directory)
-
-
-def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
-    return _prepare_metadata(metadata_directory)
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    return _build(wheel_directory, editable=False)
-
-
-def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    return _build(wheel_directory, editable=True)
-
-
-def build_sdist(sdist_directory, config_settings=None):
-    project = _project()
-    stem = _stem(project)
-    root = Path.cwd()
-    filename = stem + ".tar.gz"
-    path = Path(sdist_directory) / filename
-    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
-        _add(archive, stem + "/PKG-INFO", _metadata(project).encode(), 0o644)
-        for part in SDIST_FILES:
-            if (root / part).is_file():
-                _add(archive, stem + "/" + part, (root / part).read_bytes(), 0o644)
-            for rel, file in _files(root / part):
-                mode = 0o755 if os.access(file, os.X_OK) else 0o644
-                _add(archive, f"{stem}/{part}/{rel}", file.read_bytes(), mode)
-    return filename
-"""
-
 
 class ProjectOptions(TypedDict, total=False):
     """The keyword options of :func:`make_project`, for factories that pass them on."""
@@ -640,7 +483,19 @@ def run(
 
 
 def appx_command(*args: str) -> list[str]:
-    """The argv that runs appx from source, for tests that start processes themselves."""
+    """The argv that runs appx, for tests that start processes themselves.
+
+    The installed console script ``appx`` next to ``sys.executable`` when it is there and
+    executable, so end-to-end tests run what users run; ``python -m appx`` when there is none
+    or ``APPX_TEST_FROM_SOURCE`` is set.
+    """
+    script = Path(sys.executable).parent / "appx"
+    if (
+        script.is_file()
+        and os.access(script, os.X_OK)
+        and not os.environ.get("APPX_TEST_FROM_SOURCE")
+    ):
+        return [os.fspath(script), *args]
     return [sys.executable, "-m", "appx", *args]
 
 
@@ -662,131 +517,11 @@ class RunAppx(Protocol):
     ) -> ProcResult: ...
 
 
-# --- the local index ----------------------------------------------------------------------------
-
-CATALOGUE: dict[tuple[str, str], WheelOptions] = {
-    ("cowsay-lite", "1.0"): {"console_scripts": {"cowsay-lite": main_entry("cowsay-lite")}},
-    ("cowsay-lite", "2.0"): {"console_scripts": {"cowsay-lite": main_entry("cowsay-lite")}},
-    ("tool-with-man", "1.0"): {
-        "console_scripts": {"tool-with-man": main_entry("tool-with-man")},
-        "man_pages": {"man1/tool-with-man.1": ".TH TOOL-WITH-MAN 1\n.SH NAME\ntool-with-man\n"},
-    },
-    ("dep-lib", "1.0"): {"console_scripts": {"dep-tool": main_entry("dep-lib")}},
-    ("app-with-dep", "1.0"): {
-        "console_scripts": {"app-with-dep": main_entry("app-with-dep")},
-        "dependencies": ["dep-lib"],
-    },
-    ("no-commands", "1.0"): {},
-    ("gui-app", "1.0"): {"gui_scripts": {"gui-app": main_entry("gui-app")}},
-    ("script-app", "1.0"): {
-        "scripts": {"script-app": "#!python\nprint('script-app 1.0')\n"},
-    },
-    ("multi-cmd", "1.0"): {
-        "console_scripts": {"multi-a": main_entry("multi-cmd"), "multi-b": main_entry("multi-cmd")}
-    },
-    ("multi-cmd", "2.0"): {
-        "console_scripts": {"multi-a": main_entry("multi-cmd"), "multi-c": main_entry("multi-cmd")}
-    },
-    ("future-python", "1.0"): {
-        "console_scripts": {"future-python": main_entry("future-python")},
-        "requires_python": ">=4",
-    },
-}
-
-
-@dataclass
-class IndexServer:
-    """A running pypiserver on 127.0.0.1 that serves ``packages_dir``, listed afresh per request."""
-
-    url: str
-    packages_dir: Path
-    log_path: Path
-    process: subprocess.Popen[bytes] = field(repr=False)
-
-    def add_wheel(self, name: str, version: str = "1.0", **options: Unpack[WheelOptions]) -> Path:
-        """Build a wheel into the index; at once visible. Names are shared by the whole session.
-
-        Re-adding an identical wheel is a no-op; a different one under the same file name
-        raises FileExistsError (pip caches hashes, and other tests rely on the catalogue).
-        """
-        staging = self.packages_dir.parent / "staging"
-        built = build_wheel(staging, name, version, **options)
-        target = self.packages_dir / built.name
-        if target.exists():
-            same = target.read_bytes() == built.read_bytes()
-            built.unlink()
-            if not same:
-                raise FileExistsError(f"{target.name} is already in the index with other content")
-            return target
-        built.replace(target)
-        return target
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
-
-
-def populate_catalogue(packages_dir: Path) -> None:
-    """Build every wheel of :data:`CATALOGUE` into ``packages_dir``."""
-    for (name, version), options in CATALOGUE.items():
-        build_wheel(packages_dir, name, version, **options)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_index_server(packages_dir: Path, log_path: Path, *, wait: float = 20.0) -> IndexServer:
-    """Start pypiserver on a free port and return once ``/simple/`` answers."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_PREFIXES)}
-    for _attempt in range(3):  # the free port can be taken before pypiserver binds it
-        port = free_port()
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "pypiserver",
-                    "run",
-                    *("-p", str(port), "-i", "127.0.0.1"),
-                    "--disable-fallback",  # never redirect a missing project to pypi.org
-                    *("-a", ".", "-P", "."),  # no authentication for any action
-                    *("--backend", "simple-dir"),  # list the directory on every request
-                    *("--hash-algo", "sha256"),
-                    os.fspath(packages_dir),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=env,
-            )
-        server = IndexServer(f"http://127.0.0.1:{port}/simple/", packages_dir, log_path, process)
-        if _wait_until_up(server, wait):
-            return server
-        server.stop()
-        if "Address already in use" not in log_path.read_text(errors="replace"):
-            break
-    output = log_path.read_text(errors="replace")
-    raise RuntimeError(f"pypiserver did not answer on {server.url} within {wait}s:\n{output}")
-
-
-def _wait_until_up(server: IndexServer, wait: float) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and server.process.poll() is None:
-        try:
-            with opener.open(server.url, timeout=1) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.05)
-    return False
+# The local index lives in index.py, which builds its wheels with this module, so it is
+# imported once everything above is defined; tests keep importing these names from here.
+from index import (  # noqa: E402
+    CATALOGUE as CATALOGUE,
+    IndexServer as IndexServer,
+    populate_catalogue as populate_catalogue,
+    start_index_server as start_index_server,
+)

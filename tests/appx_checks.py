@@ -1,0 +1,36 @@
+"""Reading what appx left on disk, for end-to-end assertions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from factories import Env, ProcResult
+
+
+def current_generation(env: Env, app: str) -> Path:
+    return (env.appx_home / "venvs" / app / "current").resolve()
+
+
+def receipt_of(env: Env, app: str) -> dict[str, Any]:
+    data = json.loads((current_generation(env, app) / "appx-receipt.json").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def json_of(result: ProcResult) -> dict[str, Any]:
+    assert result.code == 0, result
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def purelib_dists(env: Env, app: str) -> set[str]:
+    """Distribution names installed in an app's current generation (from dist-info dirs)."""
+    purelib = Path(receipt_of(env, app)["venv"]["purelib"])
+    return {p.name.split("-")[0].lower().replace("_", "-") for p in purelib.glob("*.dist-info")}
+
+
+def dir_entries(path: Path) -> set[str]:
+    return {p.name for p in path.iterdir()} if path.exists() else set()
