@@ -1,9 +1,17 @@
-"""The in-tree PEP 517/660 build backend that every test project from ``make_project`` ships.
+"""The in-tree PEP 517/660 build backend of every test project, and the pyproject that names it.
 
-It runs under the target Python (3.9 to 3.13), in a process of its own, so it is plain stdlib
-text and repeats the small wheel writer of ``factories.py``.
+``factories.make_project`` writes both into a project, so pip builds it offline.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# It runs under the target Python (3.9 to 3.13), in a process of its own, so it is plain stdlib
+# text and repeats the small wheel writer of factories.py.
 BACKEND_SOURCE = r"""'In-tree PEP 517/660 build backend of an appx test project: stdlib, offline.'
 
 import base64
@@ -156,3 +164,45 @@ def build_sdist(sdist_directory, config_settings=None):
                 _add(archive, f"{stem}/{part}/{rel}", file.read_bytes(), mode)
     return filename
 """
+
+
+def pyproject_text(project: Mapping[str, object], *, static_name: bool) -> str:
+    """A pyproject.toml for the in-tree backend; ``[project]`` fully static, or absent."""
+    lines = [
+        "[build-system]",
+        "requires = []",
+        'build-backend = "appx_test_backend"',
+        'backend-path = ["_backend"]',
+    ]
+    if static_name:
+        dependencies = project["dependencies"]
+        assert isinstance(dependencies, list)
+        lines += [
+            "",
+            "[project]",
+            f"name = {_toml_string(str(project['name']))}",
+            f"version = {_toml_string(str(project['version']))}",
+            f"dependencies = [{', '.join(_toml_string(str(dep)) for dep in dependencies)}]",
+        ]
+        if project["requires_python"]:
+            lines.append(f"requires-python = {_toml_string(str(project['requires_python']))}")
+        for table, key in (("scripts", "console_scripts"), ("gui-scripts", "gui_scripts")):
+            entries = project[key]
+            assert isinstance(entries, dict)
+            if entries:
+                lines += ["", f"[project.{table}]"]
+                lines += [f"{_toml_string(k)} = {_toml_string(v)}" for k, v in entries.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (escapes quotes, backslashes and control characters)."""
+    escaped = "".join(
+        "\\" + char
+        if char in '"\\'
+        else f"\\u{ord(char):04x}"
+        if ord(char) < 0x20 or ord(char) == 0x7F
+        else char
+        for char in value
+    )
+    return f'"{escaped}"'

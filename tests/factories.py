@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypedDict, Unpack
 
-from backend_template import BACKEND_SOURCE
+from backend_template import BACKEND_SOURCE, pyproject_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -31,6 +31,8 @@ DROPPED_PREFIXES = ("PIP_", "UV_", "APPX_")
 DROPPED_VARS = frozenset(
     {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX", "__PYVENV_LAUNCHER__"}
 )
+# Switches of the test harness, not appx settings: they outlive the scrub (see appx_command).
+HARNESS_VARS = frozenset({"APPX_TEST_FROM_SOURCE"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def hermetic_environ(base: Mapping[str, str], env: Env) -> dict[str, str]:
     result = {
         key: value
         for key, value in base.items()
-        if not key.startswith(DROPPED_PREFIXES) and key not in DROPPED_VARS
+        if key in HARNESS_VARS or (not key.startswith(DROPPED_PREFIXES) and key not in DROPPED_VARS)
     }
     # Interpreter discovery still needs the real pyenv; find it before HOME moves.
     pyenv_root = base.get("PYENV_ROOT") or _default_pyenv_root(base)
@@ -354,48 +356,6 @@ def make_project(
     return dest
 
 
-def pyproject_text(project: Mapping[str, object], *, static_name: bool) -> str:
-    """A pyproject.toml for the in-tree backend; ``[project]`` fully static, or absent."""
-    lines = [
-        "[build-system]",
-        "requires = []",
-        'build-backend = "appx_test_backend"',
-        'backend-path = ["_backend"]',
-    ]
-    if static_name:
-        dependencies = project["dependencies"]
-        assert isinstance(dependencies, list)
-        lines += [
-            "",
-            "[project]",
-            f"name = {_toml_string(str(project['name']))}",
-            f"version = {_toml_string(str(project['version']))}",
-            f"dependencies = [{', '.join(_toml_string(str(dep)) for dep in dependencies)}]",
-        ]
-        if project["requires_python"]:
-            lines.append(f"requires-python = {_toml_string(str(project['requires_python']))}")
-        for table, key in (("scripts", "console_scripts"), ("gui-scripts", "gui_scripts")):
-            entries = project[key]
-            assert isinstance(entries, dict)
-            if entries:
-                lines += ["", f"[project.{table}]"]
-                lines += [f"{_toml_string(k)} = {_toml_string(v)}" for k, v in entries.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_string(value: str) -> str:
-    """A TOML basic string (escapes quotes, backslashes and control characters)."""
-    escaped = "".join(
-        "\\" + char
-        if char in '"\\'
-        else f"\\u{ord(char):04x}"
-        if ord(char) < 0x20 or ord(char) == 0x7F
-        else char
-        for char in value
-    )
-    return f'"{escaped}"'
-
-
 _HOOK_RUNNER = (
     "import sys\n"
     "sys.path.insert(0, '_backend')\n"
@@ -490,11 +450,8 @@ def appx_command(*args: str) -> list[str]:
     or ``APPX_TEST_FROM_SOURCE`` is set.
     """
     script = Path(sys.executable).parent / "appx"
-    if (
-        script.is_file()
-        and os.access(script, os.X_OK)
-        and not os.environ.get("APPX_TEST_FROM_SOURCE")
-    ):
+    from_source = bool(os.environ.get("APPX_TEST_FROM_SOURCE"))
+    if script.is_file() and os.access(script, os.X_OK) and not from_source:
         return [os.fspath(script), *args]
     return [sys.executable, "-m", "appx", *args]
 
@@ -519,9 +476,7 @@ class RunAppx(Protocol):
 
 # The local index lives in index.py, which builds its wheels with this module, so it is
 # imported once everything above is defined; tests keep importing these names from here.
-from index import (  # noqa: E402
-    CATALOGUE as CATALOGUE,
-    IndexServer as IndexServer,
-    populate_catalogue as populate_catalogue,
-    start_index_server as start_index_server,
-)
+from index import CATALOGUE as CATALOGUE  # noqa: E402, PLC0414
+from index import IndexServer as IndexServer  # noqa: E402, PLC0414
+from index import populate_catalogue as populate_catalogue  # noqa: E402, PLC0414
+from index import start_index_server as start_index_server  # noqa: E402, PLC0414

@@ -1,7 +1,7 @@
 """The local index: a pypiserver on 127.0.0.1 pre-filled with a catalogue of wheels.
 
-Tests reach it through ``factories`` (which re-exports the public names) and the
-``index_server`` fixture.
+It builds its wheels with ``factories``, which re-exports the public names at its end: tests
+import them from there (or use the ``index_server`` fixture) and never import this module first.
 """
 
 from __future__ import annotations

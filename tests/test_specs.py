@@ -161,7 +161,7 @@ def test_an_absolute_project_path(tmp_path: Path) -> None:
         '[build-system]\nrequires = ["setuptools"]\n',
         "[project\nname = broken",
         '[project]\nversion = "1"\n',
-        '[project]\nname = 3\n',
+        "[project]\nname = 3\n",
     ],
     ids=["dynamic-name", "no-project-table", "invalid-toml", "no-name", "name-not-a-string"],
 )

@@ -8,7 +8,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from appx import __version__
@@ -86,7 +85,7 @@ def _state(ctx: typer.Context) -> State:
 def install(
     ctx: typer.Context,
     specs: Annotated[
-        list[str], typer.Argument(help="Package names, paths or URLs.", metavar="SPEC...")
+        list[str], typer.Argument(help="Package names, paths or URLs.", metavar="SPEC")
     ],
     python: Annotated[
         str | None, typer.Option(help="Python to use: a path, a command or a version such as 3.12.")
@@ -144,7 +143,7 @@ def uninstall(
     ctx: typer.Context,
     names: Annotated[
         list[str],
-        typer.Argument(help="Apps to uninstall, as 'appx list' names them.", metavar="APP..."),
+        typer.Argument(help="Apps to uninstall, as 'appx list' names them.", metavar="APP"),
     ],
 ) -> None:
     """Uninstall apps: their environments and commands go; nothing else is touched.
@@ -234,13 +233,17 @@ def run(argv: list[str]) -> int:
         if console.verbose:
             traceback.print_exc()
         return error.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         print("\ninterrupted", file=console.err)
         return 130
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
     except Exception as error:  # noqa: BLE001 -- the last line of defence turns a bug into exit 1
+        if type(error).__name__ == "Abort":  # click's (or typer's vendored click's) Ctrl-C
+            print("\ninterrupted", file=console.err)
+            return 130
+        show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):  # a usage error: click prints it
+            show()
+            return exit_code
         if console.verbose:
             traceback.print_exc()
         print(f"error: unexpected {type(error).__name__}: {error}", file=console.err)

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from appx_checks import current_generation, dir_entries, json_of, purelib_dists, receipt_of
-from factories import Env, IndexServer, ProjectFactory, RunAppx, WheelFactory, build_sdist, make_git_repo
+from factories import (
+    Env,
+    IndexServer,
+    ProjectFactory,
+    RunAppx,
+    WheelFactory,
+    build_sdist,
+    make_git_repo,
+)
 
 
 def run_command(path: Path, *args: str) -> str:
@@ -114,7 +122,9 @@ def test_wheel_and_sdist_files(
     tmp_path: Path,
 ) -> None:
     wheel = wheel_factory("wheel-tool", "3.1", console_scripts={"wheel-tool": "wheel_tool:main"})
-    project = project_factory("sdist-tool", "0.5", console_scripts={"sdist-tool": "sdist_tool:main"})
+    project = project_factory(
+        "sdist-tool", "0.5", console_scripts={"sdist-tool": "sdist_tool:main"}
+    )
     sdist = build_sdist(project, tmp_path / "sdists")
     result = run_appx("install", str(wheel), str(sdist))
     assert result.code == 0, result
@@ -240,9 +250,10 @@ def test_index_url_credentials_are_never_shown_or_stored(
     assert logs, "--verbose keeps the installer's log"
     for log in logs:
         assert "s3cret-token" not in log.read_text()
-    assert oct((current_generation(appx_env, "cowsay-lite") / "appx-receipt.json").stat().st_mode)[
-        -3:
-    ] == "600"
+    assert (
+        oct((current_generation(appx_env, "cowsay-lite") / "appx-receipt.json").stat().st_mode)[-3:]
+        == "600"
+    )
 
 
 def test_pip_args_reach_pip(run_appx: RunAppx, index: IndexServer, appx_env: Env) -> None:
@@ -310,7 +321,9 @@ def test_warns_when_bin_dir_is_not_on_path_and_when_shadowed(
     earlier.mkdir()
     (earlier / "gui-app").write_text("#!/bin/sh\n")
     (earlier / "gui-app").chmod(0o755)
-    monkeypatch.setenv("PATH", os.pathsep.join([str(earlier), str(appx_env.bin_dir), os.environ["PATH"]]))
+    monkeypatch.setenv(
+        "PATH", os.pathsep.join([str(earlier), str(appx_env.bin_dir), os.environ["PATH"]])
+    )
     result = run_appx("install", "gui-app")
     assert result.code == 0, result
     assert f"gui-app is shadowed by {earlier / 'gui-app'}" in result.stderr

@@ -215,4 +215,4 @@ def _last_error_line(log: Path) -> str:
     except OSError:
         return ""
     errors = [line.strip() for line in lines if line.startswith("ERROR:")]
-    return errors[0][:300] if errors else ""
+    return errors[0].removeprefix("ERROR:").strip()[:300] if errors else ""

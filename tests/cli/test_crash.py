@@ -1,0 +1,351 @@
+"""Invariant 3, all or nothing: appx killed or interrupted at any step leaves every app whole.
+
+Real appx processes are killed with SIGKILL at each named fault point
+(``APPX_FAULT_AT``, see ``appx.faults``) or by the test while their installer runs;
+then ``appx list`` must tell the truth, the next command must succeed, and the
+generation it leaves must hold exactly what its RECORD files list.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import factories
+from appx import faults
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from factories import Env, IndexServer, ProcResult
+
+pytestmark = pytest.mark.slow
+
+INSTALL_POINTS = (
+    "after-marker",
+    "after-venv",
+    "after-install",
+    "after-receipt",
+    "after-links",
+    "after-flip",
+)
+KILLED = -signal.SIGKILL
+GENERATION_RE = re.compile(r"g\d+-[0-9a-f]{8}")
+# What `python -m venv --without-pip` and appx put in a generation besides installed files.
+VENV_SKELETON_RE = re.compile(
+    r"pyvenv\.cfg|appx-receipt\.json|lib64|bin/(python[0-9.]*|activate(\.[a-z]+)?|Activate\.ps1)"
+)
+
+
+@pytest.fixture(autouse=True)
+def local_index(index_server: IndexServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every appx process of these tests installs from the session's local index."""
+    monkeypatch.setenv("PIP_INDEX_URL", index_server.url)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def run_killed_at(
+    point: str, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> ProcResult:
+    """Run appx with a crash at ``point``; it must die of its own SIGKILL there."""
+    with monkeypatch.context() as patch:
+        patch.setenv("APPX_FAULT_AT", point)
+        result = run_appx(*args)
+    assert result.code == KILLED, result
+    return result
+
+
+def list_json(run_appx: factories.RunAppx) -> dict[str, Any]:
+    result = run_appx("list", "--json")
+    assert result.code == 0, result
+    listing: dict[str, Any] = json.loads(result.stdout)
+    return listing
+
+
+def listed(listing: dict[str, Any], app: str) -> dict[str, Any] | None:
+    entries = [entry for entry in listing["apps"] if entry["app"] == app]
+    assert len(entries) <= 1, listing
+    return entries[0] if entries else None
+
+
+def run_shim(env: Env, command: str) -> str:
+    result = factories.run([env.bin_dir / command], timeout=60)
+    assert result.code == 0, result
+    return result.stdout.strip()
+
+
+def assert_installed_at(env: Env, listing: dict[str, Any], app: str, version: str) -> None:
+    """Listed whole at ``version``, no problem anywhere, and its shim runs that version."""
+    entry = listed(listing, app)
+    assert entry is not None, listing
+    assert entry["version"] == version, entry
+    assert entry["problems"] == [], entry
+    assert listing["orphan_links"] == [], listing
+    assert [c["state"] for c in entry["commands"]] == ["ok"], entry
+    assert run_shim(env, app) == f"{app} {version}"
+
+
+def assert_absent(env: Env, listing: dict[str, Any], app: str, *, orphan_shim: bool) -> None:
+    """Not listed; its shim is either not there, or there and reported as an orphan."""
+    assert listed(listing, app) is None, listing
+    shim = env.bin_dir / app
+    if orphan_shim:
+        assert shim.is_symlink(), "the crash was expected to leave the new link behind"
+        assert not shim.exists(), "a link of an app that is not installed must dangle"
+        assert [str(shim) in orphan for orphan in listing["orphan_links"]] == [True], listing
+    else:
+        assert not shim.is_symlink(), f"{shim} exists though {app} was never committed"
+        assert listing["orphan_links"] == [], listing
+
+
+def files_under(root: Path) -> set[Path]:
+    """Every file and symlink below ``root`` (symlinks to directories are not followed)."""
+    found: set[Path] = set()
+    for directory, dirnames, filenames in os.walk(root):
+        found.update(Path(directory, name) for name in filenames)
+        found.update(Path(directory, d) for d in dirnames if Path(directory, d).is_symlink())
+    return found
+
+
+def assert_holds_exactly_its_records(generation: Path) -> None:
+    """The generation holds what its RECORD files list, plus the bare venv, and nothing else."""
+    receipt = json.loads((generation / "appx-receipt.json").read_text(encoding="utf-8"))
+    purelib = Path(receipt["venv"]["purelib"])
+    assert purelib.is_relative_to(generation), receipt["venv"]
+    recorded: set[Path] = set()
+    for record in purelib.glob("*.dist-info/RECORD"):
+        with record.open(encoding="utf-8", newline="") as rows:
+            recorded.update(Path(os.path.normpath(purelib / row[0])) for row in csv.reader(rows))
+    assert recorded, f"no RECORD under {purelib}"
+    assert sorted(p for p in recorded if not p.is_relative_to(generation)) == []
+    assert sorted(p for p in recorded if not os.path.lexists(p)) == [], "RECORD lists lost files"
+    unlisted = sorted(
+        path.relative_to(generation).as_posix()
+        for path in files_under(generation) - recorded
+        if path.is_relative_to(purelib)
+        or not VENV_SKELETON_RE.fullmatch(path.relative_to(generation).as_posix())
+    )
+    assert unlisted == [], "files that no RECORD lists (left by an interrupted build?)"
+
+
+def assert_app_dir_whole(env: Env, app: str) -> None:
+    """Only `current`, maybe `previous`, and the generations they name; that one is exact."""
+    app_dir = env.appx_home / "venvs" / app
+    pointers = {p: target for p in ("current", "previous") if (target := _readlink(app_dir / p))}
+    assert "current" in pointers
+    assert sorted(os.listdir(app_dir)) == sorted({*pointers, *pointers.values()})
+    for target in pointers.values():
+        assert GENERATION_RE.fullmatch(target), pointers
+        assert (app_dir / target / "appx-receipt.json").is_file()
+    assert_holds_exactly_its_records(app_dir / pointers["current"])
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except FileNotFoundError:
+        return ""
+
+
+# --- fault points -------------------------------------------------------------------------------
+
+
+def test_every_fault_point_has_a_crash_test() -> None:
+    assert {*INSTALL_POINTS, "after-detach"} == set(faults.POINTS)
+
+
+@pytest.mark.parametrize("point", INSTALL_POINTS)
+def test_fresh_install_killed_leaves_nothing_or_the_whole_app(
+    point: str, appx_env: Env, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_killed_at(point, run_appx, monkeypatch, "install", "cowsay-lite")
+
+    listing = list_json(run_appx)
+    if point == "after-flip":
+        assert_installed_at(appx_env, listing, "cowsay-lite", "2.0")
+    else:
+        assert_absent(appx_env, listing, "cowsay-lite", orphan_shim=point == "after-links")
+
+    again = run_appx("install", "cowsay-lite")
+    assert again.code == 0, again
+    if point == "after-flip":
+        assert "already installed" in again.stdout
+    assert_installed_at(appx_env, list_json(run_appx), "cowsay-lite", "2.0")
+    assert_app_dir_whole(appx_env, "cowsay-lite")
+
+
+@pytest.mark.parametrize("point", INSTALL_POINTS)
+def test_forced_reinstall_killed_leaves_the_old_or_the_new_version(
+    point: str, appx_env: Env, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run_appx("install", "cowsay-lite==1.0")
+    assert first.code == 0, first
+
+    run_killed_at(point, run_appx, monkeypatch, "install", "--force", "cowsay-lite==2.0")
+
+    expected = "2.0" if point == "after-flip" else "1.0"
+    assert_installed_at(appx_env, list_json(run_appx), "cowsay-lite", expected)
+
+    again = run_appx("install", "--force", "cowsay-lite==2.0")
+    assert again.code == 0, again
+    assert_installed_at(appx_env, list_json(run_appx), "cowsay-lite", "2.0")
+    assert_app_dir_whole(appx_env, "cowsay-lite")
+
+
+def test_uninstall_killed_after_detach_leaves_the_app_gone_and_foreign_files_alone(
+    appx_env: Env, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run_appx("install", "cowsay-lite")
+    assert first.code == 0, first
+    other = appx_env.bin_dir / "other-tool"
+    other.write_text("#!/bin/sh\necho other\n", encoding="utf-8")
+    other.chmod(0o755)
+
+    run_killed_at("after-detach", run_appx, monkeypatch, "uninstall", "cowsay-lite")
+
+    # The app is gone at the commit point; its link is left, and reported.
+    assert_absent(appx_env, list_json(run_appx), "cowsay-lite", orphan_shim=True)
+
+    again = run_appx("install", "cowsay-lite")
+    assert again.code == 0, again
+    assert_installed_at(appx_env, list_json(run_appx), "cowsay-lite", "2.0")
+    assert_app_dir_whole(appx_env, "cowsay-lite")
+    assert not other.is_symlink()
+    assert other.read_text(encoding="utf-8") == "#!/bin/sh\necho other\n"
+    assert other.stat().st_mode & 0o777 == 0o755
+
+
+# --- an installer that outlives appx ------------------------------------------------------------
+
+PID_FILE_VARIABLE = "SLOW_BUILDER_PID_FILE"
+ORIGINAL_BUILD_WHEEL = """def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _build(wheel_directory, editable=False)
+"""
+# With the variable set, build_wheel names its process in that file, then sleeps far longer than
+# any test waits: the builder only ends early if appx kills it.
+SLOW_BUILD_WHEEL = f"""def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    pid_file = os.environ.get({PID_FILE_VARIABLE!r})
+    if pid_file:
+        Path(pid_file + ".part").write_text(str(os.getpid()), encoding="utf-8")
+        os.replace(pid_file + ".part", pid_file)
+        import time
+        time.sleep(300)
+    return _build(wheel_directory, editable=False)
+"""
+
+
+@pytest.fixture
+def slow_project(project_factory: factories.ProjectFactory) -> Path:
+    """A local project ``slow-tool`` whose build hangs while ``SLOW_BUILDER_PID_FILE`` is set."""
+    project = project_factory(
+        "slow-tool", console_scripts={"slow-tool": factories.main_entry("slow-tool")}
+    )
+    backend = project / "_backend" / "appx_test_backend.py"
+    source = backend.read_text(encoding="utf-8")
+    assert ORIGINAL_BUILD_WHEEL in source, "the factory's backend changed: update SLOW_BUILD_WHEEL"
+    backend.write_text(source.replace(ORIGINAL_BUILD_WHEEL, SLOW_BUILD_WHEEL), encoding="utf-8")
+    return project
+
+
+@pytest.fixture
+def strays() -> Iterator[list[int]]:
+    """Pids to SIGKILL at teardown if a failed test left them running."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if process_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (dead, not yet reaped by its new parent) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (macOS): the signal test above is all there is
+        return True
+    return stat.rpartition(")")[2].split()[0] not in {"Z", "X"}
+
+
+def start_slow_install(
+    project: Path, pid_file: Path, cwd: Path, strays: list[int]
+) -> tuple[subprocess.Popen[str], int]:
+    """Start ``appx install PROJECT``; return it and the pid of its builder, once that sleeps."""
+    appx = subprocess.Popen(
+        factories.appx_command("install", os.fspath(project)),
+        cwd=cwd,
+        env={**os.environ, PID_FILE_VARIABLE: os.fspath(pid_file)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    strays.append(appx.pid)
+    deadline = time.monotonic() + 90
+    while not pid_file.exists():
+        if appx.poll() is not None or time.monotonic() > deadline:
+            appx.kill()
+            out, err = appx.communicate()
+            pytest.fail(f"the builder never started (appx: {appx.returncode})\n{out}\n{err}")
+        time.sleep(0.05)
+    builder = int(pid_file.read_text(encoding="utf-8"))
+    strays.append(builder)
+    return appx, builder
+
+
+def test_reinstall_after_appx_is_killed_stops_the_orphaned_builder(
+    appx_env: Env, run_appx: factories.RunAppx, slow_project: Path, strays: list[int]
+) -> None:
+    appx, builder = start_slow_install(
+        slow_project, appx_env.tmp / "builder.pid", appx_env.tmp, strays
+    )
+    os.kill(appx.pid, signal.SIGKILL)  # appx alone: its installer runs on in a session of its own
+    appx.communicate(timeout=30)
+    assert appx.returncode == KILLED
+    assert process_alive(builder), "the builder should outlive appx (else this test proves nothing)"
+    assert listed(list_json(run_appx), "slow-tool") is None
+
+    again = run_appx("install", os.fspath(slow_project))
+
+    assert again.code == 0, again
+    assert not process_alive(builder), "appx must stop a crashed build's installer before cleanup"
+    assert_installed_at(appx_env, list_json(run_appx), "slow-tool", "1.0")
+    assert_app_dir_whole(appx_env, "slow-tool")
+
+
+def test_ctrl_c_during_a_build_stops_the_builder_and_leaves_nothing(
+    appx_env: Env, run_appx: factories.RunAppx, slow_project: Path, strays: list[int]
+) -> None:
+    appx, builder = start_slow_install(
+        slow_project, appx_env.tmp / "builder.pid", appx_env.tmp, strays
+    )
+    interrupted = time.monotonic()
+    appx.send_signal(signal.SIGINT)
+    _out, err = appx.communicate(timeout=30)
+
+    assert appx.returncode == 130, err
+    assert time.monotonic() - interrupted < 10
+    assert "Traceback" not in err
+    assert not process_alive(builder)
+    listing = list_json(run_appx)
+    assert listing["apps"] == []
+    assert listing["orphan_links"] == []
+    assert not (appx_env.bin_dir / "slow-tool").is_symlink()
+    app_dir = appx_env.appx_home / "venvs" / "slow-tool"
+    assert not app_dir.exists() or os.listdir(app_dir) == []

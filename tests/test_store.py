@@ -1,0 +1,307 @@
+"""Tests for appx.store: generations, the current/previous pointers, garbage and scratch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from appx.paths import AppxPaths
+from appx.store import (
+    GENERATION_RE,
+    Generation,
+    begin_generation,
+    collect_garbage,
+    detach_app,
+    discard,
+    finish_generation,
+    flip,
+    installed_apps,
+    read_current,
+    read_pointer,
+    record_installer,
+    scratch_path,
+    sweep_tmp,
+)
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> AppxPaths:
+    root = tmp_path / "appx"
+    return AppxPaths(
+        home=root / "home", bin_dir=root / "bin", man_dir=root / "man", cache_dir=root / "cache"
+    )
+
+
+@pytest.fixture
+def sleeper() -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start ``sleep 60`` in a session of its own, like an installer; killed at teardown."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def _built(paths: AppxPaths, app: str) -> Generation:
+    """A complete generation (a directory with a file in it), not yet current."""
+    generation = begin_generation(paths, app)
+    (generation.path / "bin").mkdir(parents=True)
+    (generation.path / "bin" / "tool").write_text("#!/bin/sh\n", encoding="utf-8")
+    finish_generation(generation)
+    return generation
+
+
+def _installed(paths: AppxPaths, app: str) -> Generation:
+    generation = _built(paths, app)
+    flip(paths, generation)
+    return generation
+
+
+def _listing(directory: Path) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+# ---------------------------------------------------------------- generations
+
+
+def test_a_new_generation_is_marked_as_being_built(paths: AppxPaths) -> None:
+    generation = begin_generation(paths, "black")
+    assert GENERATION_RE.match(generation.name)
+    assert generation.name.startswith("g1-")
+    assert generation.path == paths.app_dir("black") / generation.name
+    assert generation.python == generation.path / "bin" / "python"
+    marker = json.loads(generation.marker.read_text(encoding="utf-8"))
+    assert marker == {"pid": os.getpid(), "groups": []}
+    finish_generation(generation)
+    assert not generation.marker.exists()
+
+
+def test_generation_numbers_go_up(paths: AppxPaths) -> None:
+    first = _installed(paths, "black")
+    second = begin_generation(paths, "black")  # in progress: only its marker exists
+    third = begin_generation(paths, "black")
+    assert [g.name.split("-")[0] for g in (first, second, third)] == ["g1", "g2", "g3"]
+
+
+def test_a_discarded_generation_name_is_not_reused(paths: AppxPaths) -> None:
+    first = _built(paths, "black")
+    discard(paths, first)
+    assert not first.path.exists()
+    assert not paths.app_dir("black").exists()
+    again = begin_generation(paths, "black")
+    assert again.name != first.name
+
+
+def test_a_half_built_generation_is_not_installed(paths: AppxPaths) -> None:
+    generation = begin_generation(paths, "black")
+    generation.path.mkdir()
+    assert read_current(paths, "black") is None
+    assert installed_apps(paths) == []
+
+
+# ---------------------------------------------------------------- the flip
+
+
+def test_flip_moves_current_and_keeps_the_replaced_one_as_previous(paths: AppxPaths) -> None:
+    app_dir = paths.app_dir("black")
+    g1, g2, g3 = _built(paths, "black"), _built(paths, "black"), _built(paths, "black")
+
+    assert flip(paths, g1) is None
+    assert read_current(paths, "black") == g1
+    assert read_pointer(paths, "black", "previous") is None
+
+    assert flip(paths, g2) == g1
+    assert read_current(paths, "black") == g2
+    assert read_pointer(paths, "black", "previous") == g1
+
+    assert flip(paths, g3) == g2
+    assert read_current(paths, "black") == g3
+    assert read_pointer(paths, "black", "previous") == g2
+
+    # Relative links, so the home can be moved; no temporary link left behind.
+    assert os.readlink(app_dir / "current") == g3.name
+    assert os.readlink(app_dir / "previous") == g2.name
+    assert not [e for e in os.listdir(app_dir) if e.startswith(".pointer-")]
+
+
+def test_flipping_to_the_current_generation_keeps_previous(paths: AppxPaths) -> None:
+    g1, g2 = _installed(paths, "black"), _installed(paths, "black")
+    assert flip(paths, g2) == g2
+    assert read_pointer(paths, "black", "previous") == g1
+
+
+def test_flipping_back_to_previous_swaps_the_two(paths: AppxPaths) -> None:
+    g1, g2 = _installed(paths, "black"), _installed(paths, "black")
+    assert flip(paths, g1) == g2  # what rollback does
+    assert read_current(paths, "black") == g1
+    assert read_pointer(paths, "black", "previous") == g2
+    assert collect_garbage(paths, "black") == []
+
+
+def test_current_resolves_to_the_generation_directory(paths: AppxPaths) -> None:
+    generation = _installed(paths, "black")
+    current = paths.app_dir("black") / "current"
+    assert current.resolve() == generation.path.resolve()
+    assert (current / "bin" / "tool").is_file()
+
+
+@pytest.mark.parametrize("target", ["../../etc", "/etc", "g1", "g1-XYZ", "current", ""])
+def test_a_current_link_that_does_not_name_a_generation_is_ignored(
+    paths: AppxPaths, target: str
+) -> None:
+    app_dir = paths.app_dir("evil")
+    app_dir.mkdir(parents=True)
+    if target:
+        os.symlink(target, app_dir / "current")
+    else:
+        (app_dir / "current").write_text("g1-0123abcd", encoding="utf-8")  # not a link
+    assert read_current(paths, "evil") is None
+    assert installed_apps(paths) == []
+
+
+def test_installed_apps_lists_only_apps_with_a_current_generation(paths: AppxPaths) -> None:
+    _installed(paths, "zeta")
+    _installed(paths, "black+-b")
+    _installed(paths, "black")
+    begin_generation(paths, "building")  # a build in progress: no current yet
+    (paths.venvs / "stray-file").write_text("", encoding="utf-8")
+    assert installed_apps(paths) == ["black", "black+-b", "zeta"]
+
+
+def test_no_venvs_dir_means_nothing_installed(paths: AppxPaths) -> None:
+    assert installed_apps(paths) == []
+    assert not paths.home.exists()
+
+
+# ---------------------------------------------------------------- garbage
+
+
+def test_garbage_is_every_generation_neither_current_nor_previous(paths: AppxPaths) -> None:
+    app_dir = paths.app_dir("black")
+    g1 = _installed(paths, "black")
+    g2 = _installed(paths, "black")
+    g3 = _installed(paths, "black")
+    spare = _built(paths, "black")  # built, never flipped
+    crashed = begin_generation(paths, "black")  # marker and half a venv
+    (crashed.path / "lib").mkdir(parents=True)
+    os.symlink(g1.name, app_dir / ".pointer-current-0123abcd")  # a flip cut short
+
+    removed = collect_garbage(paths, "black")
+
+    assert sorted(removed) == sorted([g1.name, spare.name, crashed.name])
+    assert _listing(app_dir) == sorted(["current", "previous", g2.name, g3.name])
+    assert read_current(paths, "black") == g3
+    assert read_pointer(paths, "black", "previous") == g2
+    assert (g3.path / "bin" / "tool").is_file()
+    assert _listing(paths.tmp) == []  # deleted after the rename, not left in scratch
+
+
+def test_garbage_removes_an_app_dir_with_nothing_current(paths: AppxPaths) -> None:
+    crashed = begin_generation(paths, "black")
+    crashed.path.mkdir()
+    removed = collect_garbage(paths, "black")
+    assert removed == [crashed.name]
+    assert not paths.app_dir("black").exists()
+    assert installed_apps(paths) == []
+
+
+def test_garbage_of_an_unknown_app_does_nothing(paths: AppxPaths) -> None:
+    assert collect_garbage(paths, "nothing") == []
+    assert not paths.home.exists()
+
+
+StopInstallers = Callable[[AppxPaths, Generation], object]
+
+
+def _by_garbage(paths: AppxPaths, generation: Generation) -> object:
+    return collect_garbage(paths, generation.app)
+
+
+def _by_discard(paths: AppxPaths, generation: Generation) -> object:
+    discard(paths, generation)
+    return None
+
+
+def _by_uninstall(paths: AppxPaths, generation: Generation) -> object:
+    return detach_app(paths, generation.app)
+
+
+@pytest.mark.parametrize(
+    "remove",
+    [_by_garbage, _by_discard, _by_uninstall],
+    ids=["collect_garbage", "discard", "detach_app"],
+)
+def test_a_crashed_builds_installer_is_stopped_before_its_files_go(
+    paths: AppxPaths, sleeper: Callable[[], subprocess.Popen[bytes]], remove: StopInstallers
+) -> None:
+    generation = begin_generation(paths, "black")
+    generation.path.mkdir()
+    installer = sleeper()
+    record_installer(generation, installer.pid)
+    marker = json.loads(generation.marker.read_text(encoding="utf-8"))
+    assert marker["groups"] == [installer.pid]
+
+    remove(paths, generation)
+
+    assert installer.wait(timeout=5) == -signal.SIGTERM
+    assert not generation.path.exists()
+
+
+# ---------------------------------------------------------------- uninstall and scratch
+
+
+def test_detach_moves_the_whole_app_into_tmp(paths: AppxPaths) -> None:
+    generation = _installed(paths, "black")
+    detached = detach_app(paths, "black")
+    assert detached is not None
+    assert detached.parent == paths.tmp
+    assert detached.name.startswith(f"uninstall-{os.getpid()}-")
+    assert not paths.app_dir("black").exists()
+    assert installed_apps(paths) == []
+    assert (detached / generation.name / "bin" / "tool").is_file()
+
+
+def test_detaching_an_app_that_is_not_there_returns_none(paths: AppxPaths) -> None:
+    assert detach_app(paths, "black") is None
+
+
+def test_scratch_paths_are_unique_and_name_their_owner(paths: AppxPaths) -> None:
+    first, second = scratch_path(paths, "resolve"), scratch_path(paths, "resolve")
+    assert first != second
+    assert first.name.startswith(f"resolve-{os.getpid()}-")
+    assert paths.tmp.is_dir()
+
+
+def test_sweep_removes_scratch_of_dead_processes_only(paths: AppxPaths) -> None:
+    paths.tmp.mkdir(parents=True)
+    dead = paths.tmp / "discard-999999-deadbeef"
+    (dead / "lib").mkdir(parents=True)
+    (dead / "lib" / "file").write_text("x", encoding="utf-8")
+    dead_file = paths.tmp / "resolve-999998-0123abcd"
+    dead_file.write_text("", encoding="utf-8")
+    mine = scratch_path(paths, "uninstall")
+    mine.mkdir()
+    unknown = paths.tmp / "README"
+    unknown.write_text("", encoding="utf-8")
+
+    sweep_tmp(paths)
+
+    assert _listing(paths.tmp) == sorted([mine.name, unknown.name])
+
+
+def test_sweep_without_tmp_does_nothing(paths: AppxPaths) -> None:
+    sweep_tmp(paths)
+    assert not paths.home.exists()
