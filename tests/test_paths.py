@@ -97,16 +97,23 @@ def test_a_relative_path_is_refused_naming_the_variable(fake_home: Path, var: st
 
 
 def test_a_space_in_appx_home_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(EnvironmentSetupError, match="APPX_HOME contains a space") as info:
+    with pytest.raises(EnvironmentSetupError, match="APPX_HOME contains whitespace") as info:
         AppxPaths.from_env({"APPX_HOME": str(tmp_path / "Application Support" / "appx")})
     assert "shebang" in info.value.hint
+
+
+@pytest.mark.parametrize("blank", ["\t", "\n"], ids=["tab", "newline"])
+def test_other_whitespace_in_appx_home_is_refused(tmp_path: Path, blank: str) -> None:
+    # The kernel ends a shebang's interpreter at a tab as at a space, and a line at a newline.
+    with pytest.raises(EnvironmentSetupError, match="APPX_HOME"):
+        AppxPaths.from_env({"APPX_HOME": str(tmp_path / f"my{blank}apps")})
 
 
 def test_a_space_in_the_default_home_is_refused_too(
     fake_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "my data"))
-    with pytest.raises(EnvironmentSetupError, match="APPX_HOME contains a space"):
+    with pytest.raises(EnvironmentSetupError, match="APPX_HOME contains whitespace"):
         AppxPaths.from_env({})
 
 

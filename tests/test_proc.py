@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -146,6 +148,15 @@ def test_run_logged_accepts_path_arguments(tmp_path: Path) -> None:
     assert "from a path" in log.read_text(encoding="utf-8")
 
 
+def test_run_logged_leaves_no_pipe_open(tmp_path: Path) -> None:
+    # One leaked pipe per installer run adds up over upgrade-all, and warns under -W error.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert proc.run_logged(_python("print('x')"), log=tmp_path / "install.log") == 0
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
 def test_run_logged_runs_the_child_in_its_own_session(tmp_path: Path) -> None:
     log = tmp_path / "install.log"
     groups: list[int] = []
@@ -167,8 +178,8 @@ def test_run_logged_gives_the_child_a_clean_environment(
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     log = tmp_path / "install.log"
     code = (
-        "import json, os;"
-        "print(json.dumps([os.environ.get(k) for k in ('PIP_TARGET', 'PYTHONPATH', 'HTTPS_PROXY')]))"
+        "import json, os; names = ('PIP_TARGET', 'PYTHONPATH', 'HTTPS_PROXY');"
+        "print(json.dumps([os.environ.get(name) for name in names]))"
     )
     assert proc.run_logged(_python(code), log=log) == 0
     seen = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])

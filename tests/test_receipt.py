@@ -68,16 +68,24 @@ def _receipt() -> Receipt:
     )
 
 
+@pytest.fixture
+def gen(tmp_path: Path) -> Path:
+    """A generation directory to hold the receipt."""
+    generation = tmp_path / "venvs" / "black" / "g1-0123abcd"
+    generation.mkdir(parents=True)
+    return generation
+
+
 def _write(generation: Path, data: Any) -> None:
     generation.mkdir(parents=True, exist_ok=True)
     receipt_path(generation).write_text(json.dumps(data), encoding="utf-8")
 
 
-def test_a_saved_receipt_loads_back_equal(tmp_path: Path) -> None:
+def test_a_saved_receipt_loads_back_equal(gen: Path) -> None:
     receipt = _receipt()
-    saved = save_receipt(tmp_path, receipt)
-    assert saved == tmp_path / RECEIPT_NAME
-    loaded = load_receipt(tmp_path)
+    saved = save_receipt(gen, receipt)
+    assert saved == gen / RECEIPT_NAME
+    loaded = load_receipt(gen)
     assert loaded == receipt
     assert isinstance(loaded.pip_args, tuple)
     assert isinstance(loaded.injected, tuple)
@@ -88,41 +96,41 @@ def test_a_saved_receipt_loads_back_equal(tmp_path: Path) -> None:
     assert loaded.distributions == {"black": "24.1.0", "click": "8.1.7"}
 
 
-def test_a_minimal_receipt_round_trips_with_defaults(tmp_path: Path) -> None:
+def test_a_minimal_receipt_round_trips_with_defaults(gen: Path) -> None:
     receipt = replace(
         _receipt(), pip_args=(), commands=(), man_pages=(), injected=(), pins=(), index_url=None
     )
-    save_receipt(tmp_path, receipt)
-    assert load_receipt(tmp_path) == receipt
+    save_receipt(gen, receipt)
+    assert load_receipt(gen) == receipt
 
 
-def test_the_receipt_is_json_with_its_schema_version(tmp_path: Path) -> None:
-    save_receipt(tmp_path, _receipt())
-    data = json.loads((tmp_path / RECEIPT_NAME).read_text(encoding="utf-8"))
+def test_the_receipt_is_json_with_its_schema_version(gen: Path) -> None:
+    save_receipt(gen, _receipt())
+    data = json.loads((gen / RECEIPT_NAME).read_text(encoding="utf-8"))
     assert data["schema"] == SCHEMA_VERSION
     assert data["package"] == "black"
     assert data["commands"][0]["exposed_as"] == "black-b"
 
 
-def test_the_receipt_is_private(tmp_path: Path) -> None:
-    path = save_receipt(tmp_path, _receipt())
+def test_the_receipt_is_private(gen: Path) -> None:
+    path = save_receipt(gen, _receipt())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_rewriting_a_readable_receipt_makes_it_private(tmp_path: Path) -> None:
-    path = receipt_path(tmp_path)
+def test_rewriting_a_readable_receipt_makes_it_private(gen: Path) -> None:
+    path = receipt_path(gen)
     path.write_text("{}", encoding="utf-8")
     path.chmod(0o644)
-    save_receipt(tmp_path, _receipt())
+    save_receipt(gen, _receipt())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_receipt(tmp_path) == _receipt()
+    assert load_receipt(gen) == _receipt()
 
 
-def test_saving_leaves_no_temp_file(tmp_path: Path) -> None:
-    save_receipt(tmp_path, _receipt())
-    save_receipt(tmp_path, replace(_receipt(), version="25.0"))
-    assert os.listdir(tmp_path) == [RECEIPT_NAME]
-    assert load_receipt(tmp_path).version == "25.0"
+def test_saving_leaves_no_temp_file(gen: Path) -> None:
+    save_receipt(gen, _receipt())
+    save_receipt(gen, replace(_receipt(), version="25.0"))
+    assert os.listdir(gen) == [RECEIPT_NAME]
+    assert load_receipt(gen).version == "25.0"
 
 
 def test_a_missing_receipt_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -170,29 +178,29 @@ def _valid_json() -> dict[str, Any]:
         "man-page-incomplete",
     ],
 )
-def test_a_corrupt_receipt_is_an_error_naming_it(tmp_path: Path, content: str) -> None:
-    receipt_path(tmp_path).write_text(content, encoding="utf-8")
+def test_a_corrupt_receipt_is_an_error_naming_it(gen: Path, content: str) -> None:
+    receipt_path(gen).write_text(content, encoding="utf-8")
     with pytest.raises(ReceiptError, match="receipt corrupt") as info:
-        load_receipt(tmp_path)
-    assert str(receipt_path(tmp_path)) in info.value.message
+        load_receipt(gen)
+    assert str(receipt_path(gen)) in info.value.message
     assert "\n" not in info.value.message
 
 
-def test_a_future_schema_is_named_in_the_error(tmp_path: Path) -> None:
-    _write(tmp_path, {**_valid_json(), "schema": 2})
+def test_a_future_schema_is_named_in_the_error(gen: Path) -> None:
+    _write(gen, {**_valid_json(), "schema": 2})
     with pytest.raises(ReceiptError, match="schema 2"):
-        load_receipt(tmp_path)
+        load_receipt(gen)
 
 
-def test_a_receipt_that_is_not_utf8_is_an_error_naming_it(tmp_path: Path) -> None:
-    receipt_path(tmp_path).write_bytes(b'{"schema": 1, "app": "\xff\xfe"}')
+def test_a_receipt_that_is_not_utf8_is_an_error_naming_it(gen: Path) -> None:
+    receipt_path(gen).write_bytes(b'{"schema": 1, "app": "\xff\xfe"}')
     with pytest.raises(ReceiptError) as info:
-        load_receipt(tmp_path)
-    assert str(receipt_path(tmp_path)) in info.value.message
+        load_receipt(gen)
+    assert str(receipt_path(gen)) in info.value.message
 
 
-def test_a_receipt_that_is_a_directory_is_an_error_naming_it(tmp_path: Path) -> None:
-    receipt_path(tmp_path).mkdir()
+def test_a_receipt_that_is_a_directory_is_an_error_naming_it(gen: Path) -> None:
+    receipt_path(gen).mkdir()
     with pytest.raises(ReceiptError, match="receipt unreadable") as info:
-        load_receipt(tmp_path)
-    assert str(receipt_path(tmp_path)) in info.value.message
+        load_receipt(gen)
+    assert str(receipt_path(gen)) in info.value.message

@@ -180,13 +180,13 @@ def test_a_setup_py_project_needs_a_build(tmp_path: Path) -> None:
 
 def test_a_directory_that_is_not_a_project_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SpecError, match="not a Python project: ./empty") as info:
+    with pytest.raises(SpecError, match=r"not a Python project: \./empty") as info:
         parse_spec("./empty", cwd=tmp_path)
     assert "pyproject.toml" in info.value.hint
 
 
 def test_a_missing_path_is_refused_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="no such file or directory: ./nowhere/pkg") as info:
+    with pytest.raises(SpecError, match=r"no such file or directory: \./nowhere/pkg") as info:
         parse_spec("./nowhere/pkg", cwd=tmp_path)
     assert info.value.exit_code == 3
 

@@ -252,11 +252,26 @@ def test_a_crashed_builds_installer_is_stopped_before_its_files_go(
     installer = sleeper()
     record_installer(generation, installer.pid)
     marker = json.loads(generation.marker.read_text(encoding="utf-8"))
-    assert marker["groups"] == [installer.pid]
+    assert [group for group, _started in marker["groups"]] == [installer.pid]
 
     remove(paths, generation)
 
     assert installer.wait(timeout=5) == -signal.SIGTERM
+    assert not generation.path.exists()
+
+
+def test_a_reused_group_id_is_never_killed(
+    paths: AppxPaths, sleeper: Callable[[], subprocess.Popen[bytes]]
+) -> None:
+    generation = begin_generation(paths, "black")
+    generation.path.mkdir()
+    unrelated = sleeper()  # a live group whose leader started later than the marker says
+    started = json.dumps({"pid": 1, "groups": [[unrelated.pid, 1]]})
+    generation.marker.write_text(started, encoding="utf-8")
+
+    collect_garbage(paths, "black")
+
+    assert unrelated.poll() is None, "a group that only shares the id must survive"
     assert not generation.path.exists()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -91,6 +90,7 @@ def install_apps(
     with reporter.step("Finding Python"):
         interpreter = find_python(options.python, environ=environ, default=paths.default_python)
     backend = get_backend(options.backend, paths)
+    store.sweep_tmp(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)
     results = []
     for raw in specs:
@@ -107,27 +107,35 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
     spec = parse_spec(raw, cwd=ctx.cwd, editable=ctx.options.editable)
     log = new_log(ctx.paths, spec.name or "install")
     try:
-        name = spec.name
-        if name is None:
-            with ctx.reporter.step(f"Finding the name of {raw}"):
-                name = ctx.backend.resolve_name(
-                    ctx.interpreter, spec.requirement, index=ctx.index, log=log
-                )
-            validate_name(name, "package name")
-        app = validate_name(app_name(name, ctx.options.suffix), "app name")
-        with app_locks(ctx.paths, [app], ctx.reporter.warn):
-            store.collect_garbage(ctx.paths, app)
-            current = store.read_current(ctx.paths, app)
-            if current is not None and not ctx.options.force:
-                return _already_installed(ctx, spec, app, current)
-            result = _build_and_commit(ctx, spec, name, app, log, replacing=current is not None)
-            store.collect_garbage(ctx.paths, app)
+        result = _install_logged(ctx, spec, log)
+    except AppxError as error:
+        if error.log_path is None and not ctx.options.keep_log:
+            log.unlink(missing_ok=True)  # the failure was not the installer's
+        raise
     except BaseException:
         ctx.reporter.detail(f"installer log kept: {log}")
         raise
     if not ctx.options.keep_log:
-        with contextlib.suppress(OSError):
-            log.unlink()
+        log.unlink(missing_ok=True)
+    return result
+
+
+def _install_logged(ctx: _Context, spec: AppSpec, log: Path) -> InstallResult:
+    name = spec.name
+    if name is None:
+        with ctx.reporter.step(f"Finding the name of {spec.raw}"):
+            name = ctx.backend.resolve_name(
+                ctx.interpreter, spec.requirement, index=ctx.index, log=log
+            )
+        validate_name(name, "package name")
+    app = validate_name(app_name(name, ctx.options.suffix), "app name")
+    with app_locks(ctx.paths, [app], ctx.reporter.warn):
+        store.collect_garbage(ctx.paths, app)
+        current = store.read_current(ctx.paths, app)
+        if current is not None and not ctx.options.force:
+            return _already_installed(ctx, spec, app, current)
+        result = _build_and_commit(ctx, spec, name, app, log, replacing=current is not None)
+        store.collect_garbage(ctx.paths, app)
     return result
 
 

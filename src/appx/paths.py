@@ -79,10 +79,10 @@ class AppxPaths:
         bin_dir = pick("APPX_BIN_DIR", Path.home() / ".local" / "bin", "default: ~/.local/bin")
         default_python = env.get("APPX_DEFAULT_PYTHON") or None
         sources["APPX_DEFAULT_PYTHON"] = "environment" if default_python else "default"
-        if " " in str(home):
+        if any(char.isspace() for char in str(home)):
             raise EnvironmentSetupError(
-                f"APPX_HOME contains a space: {home}",
-                "script shebangs cannot hold a space; choose a path without one",
+                f"APPX_HOME contains whitespace: {str(home)!r}",
+                "script shebangs cannot hold a space, tab or newline; choose another path",
             )
         return cls(home, bin_dir, man_dir, cache_dir, default_python, sources)
 

@@ -101,30 +101,35 @@ def run_logged(
     with log.open("a", encoding="utf-8") as sink:
         sink.write("$ " + redact(" ".join(command)) + "\n")
         sink.flush()
-        child = subprocess.Popen(
-            command,
-            env=clean_env() if env is None else dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
         try:
-            if on_start is not None:
-                on_start(child.pid)
-            assert child.stdout is not None  # noqa: S101 -- Popen was given stdout=PIPE
-            for line in child.stdout:
-                clean = redact(line)
-                sink.write(clean)
-                if echo is not None:
-                    echo(clean.rstrip("\n"))
-            return child.wait()
-        except BaseException:
-            kill_group(child.pid)
-            child.wait()
-            raise
+            child = subprocess.Popen(
+                command,
+                env=clean_env() if env is None else dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            sink.write(f"cannot start {command[0]}: {exc}\n")
+            return 127
+        with child:
+            try:
+                if on_start is not None:
+                    on_start(child.pid)
+                assert child.stdout is not None  # noqa: S101 -- Popen was given stdout=PIPE
+                for line in child.stdout:
+                    clean = redact(line)
+                    sink.write(clean)
+                    if echo is not None:
+                        echo(clean.rstrip("\n"))
+                return child.wait()
+            except BaseException:
+                kill_group(child.pid)
+                child.wait()
+                raise
 
 
 def kill_group(pgid: int, *, grace: float = 2.0) -> None:
@@ -170,12 +175,33 @@ def pid_alive(pid: int) -> bool:
     return _state(pid) not in {"Z", "X"}
 
 
-def _state(pid: int) -> str:
+def start_time(pid: int) -> int | None:
+    """When a process started (clock ticks since boot), or None if it does not exist."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if len(fields) > 19 else None
+
+
+def group_is_ours(pgid: int, started: int | None) -> bool:
+    """Whether process group ``pgid`` is still the one whose leader started at ``started``.
+
+    A pid is not reused while it names a live group, so a group whose leader is gone
+    but whose members remain is still the original one.
+    """
+    leader_start = start_time(pgid)
+    return leader_start is None or started is None or leader_start == started
+
+
+def _stat_fields(pid: int) -> list[str]:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
-    return stat.rpartition(")")[2].split()[0]
+        return []
+    return stat.rpartition(")")[2].split()
+
+
+def _state(pid: int) -> str:
+    fields = _stat_fields(pid)
+    return fields[0] if fields else ""
 
 
 def _only_zombies(pgid: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,9 @@ class Receipt:
             raise TypeError("receipt is not a JSON object")
         if data.get("schema") != SCHEMA_VERSION:
             raise ValueError(f"unknown receipt schema {data.get('schema')!r}")
-        values = dict(data)
+        # Fields added by a newer appx within the same schema are ignored, not refused.
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
         values["python"] = PythonInfo(**values["python"])
         values["venv"] = VenvInfo(**values["venv"])
         values["commands"] = tuple(ExposedCommand(**c) for c in values.get("commands", ()))

@@ -94,7 +94,7 @@ def path_warnings(
     if position is None:
         return [
             f"{paths.bin_dir} is not on PATH, so the new commands cannot be run by name; "
-            "run 'appx ensurepath' to add it"
+            "run 'appx ensurepath' to add it (then open a new shell)"
         ]
     warnings = []
     for command in commands:

@@ -69,7 +69,7 @@ def parse_spec(raw: str, *, cwd: Path, editable: bool = False) -> AppSpec:
 
 def validate_suffix(suffix: str) -> str:
     """A suffix becomes part of file names: keep it to a small, safe alphabet."""
-    if not _SUFFIX_RE.match(suffix):
+    if not _SUFFIX_RE.fullmatch(suffix):
         raise SpecError(
             f"invalid suffix: {suffix!r}",
             "use 1 to 64 letters, digits, '.', '_', '@' or '-'",

@@ -76,7 +76,10 @@ def begin_generation(paths: AppxPaths, app: str) -> Generation:
     app_dir = paths.app_dir(app)
     app_dir.mkdir(parents=True, exist_ok=True)
     highest = 0
-    for entry in os.listdir(app_dir):
+    pointed = [
+        g.name for g in (read_current(paths, app), read_pointer(paths, app, "previous")) if g
+    ]
+    for entry in [*os.listdir(app_dir), *pointed]:
         match = GENERATION_RE.match(entry) or MARKER_RE.match(entry)
         if match:
             name = match.group(1) if match.re is MARKER_RE else entry
@@ -88,8 +91,13 @@ def begin_generation(paths: AppxPaths, app: str) -> Generation:
 
 
 def record_installer(generation: Generation, pgid: int) -> None:
-    """Name an installer's process group in the marker, so a later appx can stop it."""
-    _write_marker(generation, [*_marker_groups(generation.marker), pgid])
+    """Name an installer's process group in the marker, so a later appx can stop it.
+
+    The leader's start time goes with it, so a group id reused later by an
+    unrelated program is never taken for ours.
+    """
+    groups = [*_marker_groups(generation.marker), (pgid, proc.start_time(pgid))]
+    _write_marker(generation, groups)
 
 
 def finish_generation(generation: Generation) -> None:
@@ -215,21 +223,24 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_marker(generation: Generation, groups: list[int]) -> None:
+Group = tuple[int, int | None]
+
+
+def _write_marker(generation: Generation, groups: list[Group]) -> None:
     temp = generation.marker.with_name(generation.marker.name + ".tmp")
     temp.write_text(json.dumps({"pid": os.getpid(), "groups": groups}), encoding="utf-8")
     os.replace(temp, generation.marker)
 
 
-def _marker_groups(marker: Path) -> list[int]:
+def _marker_groups(marker: Path) -> list[Group]:
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
-        return [int(g) for g in data.get("groups", [])]
+        return [(int(g), None if s is None else int(s)) for g, s in data.get("groups", [])]
     except (OSError, ValueError, TypeError, AttributeError):
         return []
 
 
 def _stop_installers(marker: Path) -> None:
-    for pgid in _marker_groups(marker):
-        if proc.group_alive(pgid):
+    for pgid, started in _marker_groups(marker):
+        if proc.group_alive(pgid) and proc.group_is_ours(pgid, started):
             proc.kill_group(pgid)

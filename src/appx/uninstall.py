@@ -13,6 +13,7 @@ from appx.inspect import validate_name
 from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
+from appx.reconcile import reconcile_links
 from appx.specs import app_name, split_app_name
 
 
@@ -34,6 +35,7 @@ def uninstall_apps(
     paths: AppxPaths, names: Sequence[str], reporter: Reporter
 ) -> list[UninstallResult]:
     """Uninstall each app on its own; a failure is recorded in its result."""
+    store.sweep_tmp(paths)
     results = []
     for name in names:
         try:
@@ -54,6 +56,7 @@ def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallR
             detached = store.detach_app(paths, app)
             checkpoint("after-detach")
             removed = shims.remove_app_links(paths, app)
+            reconcile_links(paths)
     if detached is not None:
         store.remove_tree(detached)
     if not installed:
