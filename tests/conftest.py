@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import itertools
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
 import pytest
 
 import factories
+from appx.paths import AppxPaths
 from factories import Env, IndexServer, ProcResult, ProjectOptions, WheelOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,16 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     env.home.mkdir()
     env.xdg_config_dirs.mkdir()
     return env
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> AppxPaths:
+    """An AppxPaths under ``tmp_path``, for tests that call appx's modules directly."""
+    root = tmp_path / "appx"
+    root.mkdir()
+    return AppxPaths(
+        home=root / "home", bin_dir=root / "bin", man_dir=root / "man", cache_dir=root / "cache"
+    )
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -29,14 +28,6 @@ with app_locks(paths, sys.argv[2:]):
 """
 
 Holder = Callable[..., subprocess.Popen[str]]
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> AppxPaths:
-    root = tmp_path / "appx"
-    return AppxPaths(
-        home=root / "home", bin_dir=root / "bin", man_dir=root / "man", cache_dir=root / "cache"
-    )
 
 
 @pytest.fixture

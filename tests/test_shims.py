@@ -117,8 +117,7 @@ def test_conflict_error_names_the_first_path_its_owner_and_the_rest() -> None:
     assert error.exit_code == 5
 
 
-def test_conflict_error_hints_at_force_or_says_a_directory_stays(tmp_path: Path) -> None:
-    paths = make_paths(tmp_path)
+def test_conflict_error_hints_at_force_or_says_a_directory_stays(paths: AppxPaths) -> None:
     error = conflict_error(plan(BLACK, black=FOREIGN[1]), paths)
     assert error.message == f"/h/bin/black is taken by {FOREIGN[1].describe()}"
     assert error.hint == f"use --force to move it aside into {paths.home}/displaced/"
@@ -128,20 +127,6 @@ def test_conflict_error_hints_at_force_or_says_a_directory_stays(tmp_path: Path)
 
 
 # ---------------------------------------------------------------- the filesystem
-
-
-def make_paths(tmp_path: Path) -> AppxPaths:
-    return AppxPaths(
-        home=tmp_path / "home",
-        bin_dir=tmp_path / "bin",
-        man_dir=tmp_path / "man",
-        cache_dir=tmp_path / "cache",
-    )
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> AppxPaths:
-    return make_paths(tmp_path)
 
 
 def make_generation(paths: AppxPaths, app: str, *files: str) -> None:

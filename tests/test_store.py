@@ -31,14 +31,6 @@ from appx.store import (
 
 
 @pytest.fixture
-def paths(tmp_path: Path) -> AppxPaths:
-    root = tmp_path / "appx"
-    return AppxPaths(
-        home=root / "home", bin_dir=root / "bin", man_dir=root / "man", cache_dir=root / "cache"
-    )
-
-
-@pytest.fixture
 def sleeper() -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     """Start ``sleep 60`` in a session of its own, like an installer; killed at teardown."""
     started: list[subprocess.Popen[bytes]] = []

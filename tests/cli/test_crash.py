@@ -211,8 +211,10 @@ def test_forced_reinstall_killed_leaves_the_old_or_the_new_version(
 @pytest.mark.parametrize(
     ("point", "version", "commands", "stray"),
     [
-        ("after-links", "1.0", ["multi-a", "multi-b"], "multi-c"),  # 2.0's new link, never used
-        ("after-flip", "2.0", ["multi-a", "multi-c"], "multi-b"),  # 1.0's link, 2.0 dropped it
+        # 2.0's new link is made before the flip that never came: it dangles.
+        pytest.param("after-links", "1.0", ["multi-a", "multi-b"], "multi-c", id="after-links"),
+        # 1.0's link is removed only after the flip: 2.0 has no such command.
+        pytest.param("after-flip", "2.0", ["multi-a", "multi-c"], "multi-b", id="after-flip"),
     ],
 )
 def test_links_of_a_killed_upgrade_that_changes_commands_are_reported_then_mended(
