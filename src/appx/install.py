@@ -248,12 +248,7 @@ def _build(
         spec_kind=spec.kind,
         requirement=spec.requirement,
         suffix=suffix,
-        python=PythonInfo(
-            ctx.interpreter.requested,
-            str(ctx.interpreter.executable),
-            ctx.interpreter.version_str,
-            ctx.interpreter.implementation,
-        ),
+        python=PythonInfo(**ctx.interpreter.to_json()),
         venv=VenvInfo(str(layout.python), str(layout.purelib), str(layout.scripts)),
         backend=ctx.backend.name,
         backend_version=ctx.backend.version(ctx.interpreter),

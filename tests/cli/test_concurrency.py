@@ -10,7 +10,8 @@ import json
 import os
 import re
 import subprocess
-from typing import TYPE_CHECKING, Any, Protocol
+import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from factories import ProcResult
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
     from factories import Env, IndexServer
 
@@ -27,8 +29,41 @@ pytestmark = pytest.mark.slow
 GENERATION_RE = re.compile(r"g\d+-[0-9a-f]{8}")
 
 
-class RunTogether(Protocol):
-    def __call__(self, *commands: Sequence[str]) -> list[ProcResult]: ...
+class Processes:
+    """appx processes started by a test, each as soon as asked; all are awaited together."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.started: list[tuple[list[str], subprocess.Popen[str]]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        argv = factories.appx_command(*args)
+        process = subprocess.Popen(
+            argv,
+            cwd=self.cwd,
+            env=dict(os.environ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.started.append((argv, process))
+        return process
+
+    def wait_all(self) -> list[ProcResult]:
+        """Wait for every started process; none may print a traceback."""
+        results = []
+        for argv, process in self.started:
+            out, err = process.communicate(timeout=300)
+            results.append(ProcResult(argv, process.returncode, out, err))
+        for result in results:
+            assert "Traceback" not in result.stderr, result
+        return results
+
+    def run_together(self, *commands: Sequence[str]) -> list[ProcResult]:
+        for args in commands:
+            self.start(*args)
+        return self.wait_all()
 
 
 @pytest.fixture(autouse=True)
@@ -38,35 +73,11 @@ def local_index(index_server: IndexServer, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.fixture
-def run_together(appx_env: Env) -> Iterator[RunTogether]:
-    """Start several appx commands at once, wait for all; kill any still running at teardown."""
-    started: list[subprocess.Popen[str]] = []
-
-    def run(*commands: Sequence[str]) -> list[ProcResult]:
-        argvs = [factories.appx_command(*args) for args in commands]
-        processes = [
-            subprocess.Popen(
-                argv,
-                cwd=appx_env.tmp,
-                env=dict(os.environ),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for argv in argvs
-        ]
-        started.extend(processes)
-        results = []
-        for argv, process in zip(argvs, processes, strict=True):
-            out, err = process.communicate(timeout=300)
-            results.append(ProcResult(argv, process.returncode, out, err))
-        for result in results:
-            assert "Traceback" not in result.stderr, result
-        return results
-
-    yield run
-    for process in started:
+def processes(appx_env: Env) -> Iterator[Processes]:
+    """Start appx processes; any still running at teardown (a failed test) is killed."""
+    started = Processes(appx_env.tmp)
+    yield started
+    for _argv, process in started.started:
         if process.poll() is None:
             process.kill()
             process.communicate()
@@ -100,9 +111,9 @@ def generations(env: Env, app: str) -> list[str]:
 
 
 def test_two_different_apps_installed_at_once(
-    appx_env: Env, run_appx: factories.RunAppx, run_together: RunTogether
+    appx_env: Env, run_appx: factories.RunAppx, processes: Processes
 ) -> None:
-    results = run_together(("install", "cowsay-lite"), ("install", "tool-with-man"))
+    results = processes.run_together(("install", "cowsay-lite"), ("install", "tool-with-man"))
 
     assert [r.code for r in results] == [0, 0], results
     assert_healthy(list_json(run_appx), {"cowsay-lite": "2.0", "tool-with-man": "1.0"})
@@ -112,9 +123,9 @@ def test_two_different_apps_installed_at_once(
 
 
 def test_the_same_app_installed_twice_at_once_is_built_once(
-    appx_env: Env, run_appx: factories.RunAppx, run_together: RunTogether
+    appx_env: Env, run_appx: factories.RunAppx, processes: Processes
 ) -> None:
-    results = run_together(("install", "cowsay-lite"), ("install", "cowsay-lite"))
+    results = processes.run_together(("install", "cowsay-lite"), ("install", "cowsay-lite"))
 
     assert [r.code for r in results] == [0, 0], results
     outputs = sorted(r.stdout.splitlines()[0] for r in results)
@@ -125,12 +136,14 @@ def test_the_same_app_installed_twice_at_once_is_built_once(
 
 
 def test_a_reinstall_racing_an_uninstall_leaves_the_app_whole_or_gone(
-    appx_env: Env, run_appx: factories.RunAppx, run_together: RunTogether
+    appx_env: Env, run_appx: factories.RunAppx, processes: Processes
 ) -> None:
     first = run_appx("install", "cowsay-lite==1.0")
     assert first.code == 0, first
 
-    results = run_together(("install", "--force", "cowsay-lite==2.0"), ("uninstall", "cowsay-lite"))
+    results = processes.run_together(
+        ("install", "--force", "cowsay-lite==2.0"), ("uninstall", "cowsay-lite")
+    )
 
     assert {r.code for r in results} <= {0, 4}, results
     listing = list_json(run_appx)
@@ -145,12 +158,37 @@ def test_a_reinstall_racing_an_uninstall_leaves_the_app_whole_or_gone(
         assert not (appx_env.appx_home / "venvs" / "cowsay-lite").exists()
 
 
+def test_an_uninstall_started_during_a_reinstall_waits_then_removes_the_new_version(
+    appx_env: Env, run_appx: factories.RunAppx, processes: Processes
+) -> None:
+    first = run_appx("install", "cowsay-lite==1.0")
+    assert first.code == 0, first
+    app_dir = appx_env.appx_home / "venvs" / "cowsay-lite"
+
+    install = processes.start("install", "--force", "cowsay-lite==2.0")
+    deadline = time.monotonic() + 60
+    while not list(app_dir.glob(".g*.building")):  # the install holds the app lock now
+        assert install.poll() is None, "the reinstall ended before its build was seen"
+        assert time.monotonic() < deadline, "the reinstall never started its build"
+        time.sleep(0.01)
+    processes.start("uninstall", "cowsay-lite")
+    results = processes.wait_all()
+
+    assert [r.code for r in results] == [0, 0], results
+    assert "reinstalled cowsay-lite 2.0" in results[0].stdout
+    assert_healthy(list_json(run_appx), {})
+    assert not (appx_env.bin_dir / "cowsay-lite").is_symlink()
+    assert not app_dir.exists()
+
+
 def test_four_suffixed_copies_installed_at_once(
-    appx_env: Env, run_appx: factories.RunAppx, run_together: RunTogether
+    appx_env: Env, run_appx: factories.RunAppx, processes: Processes
 ) -> None:
     suffixes = ["-1", "-2", "-3", "-4"]
 
-    results = run_together(*(("install", "cowsay-lite", f"--suffix={s}") for s in suffixes))
+    results = processes.run_together(
+        *(("install", "cowsay-lite", f"--suffix={s}") for s in suffixes)
+    )
 
     assert [r.code for r in results] == [0, 0, 0, 0], results
     assert_healthy(list_json(run_appx), {f"cowsay-lite+{s}": "2.0" for s in suffixes})

@@ -1,0 +1,54 @@
+"""Reads are cheap: list, environment, --version and --help start no process, create nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from factories import Env, IndexServer, RunAppx
+
+# Run appx in a Python where starting any process raises, and report what was created.
+GUARDED = """
+import os, subprocess, sys
+def refuse(*args, **kwargs):
+    raise AssertionError("a read-only command started a process")
+subprocess.Popen.__init__ = refuse
+os.fork = refuse
+os.posix_spawn = refuse
+os.execv = refuse
+from appx.cli import run
+sys.exit(run(sys.argv[1:]))
+"""
+
+
+def snapshot(env: Env) -> set[str]:
+    found = set()
+    for root in (env.appx_home, env.bin_dir, env.man_dir, env.cache_dir):
+        for dirpath, dirnames, filenames in os.walk(root):
+            found.update(os.path.join(dirpath, name) for name in dirnames + filenames)
+    return found
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list"], ["list", "--json"], ["list", "--short"], ["environment"], ["--version"], ["--help"]],
+)
+def test_read_commands_start_no_process_and_write_nothing(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, args: list[str]
+) -> None:
+    assert run_appx("install", "tool-with-man").code == 0
+    before = snapshot(appx_env)
+    done = subprocess.run(
+        [sys.executable, "-c", GUARDED, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "started a process" not in done.stderr
+    assert snapshot(appx_env) == before
+
