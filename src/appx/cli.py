@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -222,12 +223,20 @@ def environment(
     render_environment(state.console, describe_environment(state.paths, os.environ), json_output)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: the build is discarded and the installer stopped."""
+    raise KeyboardInterrupt
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI and return the exit code; the only place AppxError becomes one."""
     state = State(Console())
     console = state.console
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = app(args=argv, prog_name="appx", standalone_mode=False, obj=state)
+        if code == 130:  # typer turns Ctrl-C into a returned 130 once it has cleaned up
+            print("\ninterrupted", file=console.err)
     except AppxError as error:
         console.error(error)
         if console.verbose:

@@ -82,5 +82,5 @@ EXIT_CODES: dict[int, str] = {
     ReceiptError.exit_code: "an app's receipt is unreadable or corrupt",
     PartialFailureError.exit_code: "some of several apps failed (each is named)",
     EnvironmentSetupError.exit_code: "appx's directories or environment variables are unusable",
-    130: "interrupted (Ctrl-C)",
+    130: "interrupted (Ctrl-C or SIGTERM); the change is discarded",
 }

@@ -113,7 +113,7 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
             log.unlink(missing_ok=True)  # the failure was not the installer's
         raise
     except BaseException:
-        ctx.reporter.detail(f"installer log kept: {log}")
+        ctx.reporter.warn(f"interrupted; the installer's log is {log}")
         raise
     if not ctx.options.keep_log:
         log.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from appx import shims, store
 from appx.errors import ReceiptError
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
-from appx.reconcile import orphan_links, receipt_links
+from appx.reconcile import orphan_links, receipt_links, stray_links
 
 LIST_SCHEMA = 1
 
@@ -76,6 +76,8 @@ def _status(paths: AppxPaths, app: str) -> AppStatus:
         if status.state != "ok":
             detail = f" ({status.detail})" if status.detail else ""
             problems.append(f"{status.path}: {status.state}{detail}")
+    for path in stray_links(paths, receipt):
+        problems.append(f"{path}: stray (not a command of the current generation)")
     count = len(receipt.commands)
     return AppStatus(
         app, receipt, tuple(statuses[:count]), tuple(statuses[count:]), tuple(problems)

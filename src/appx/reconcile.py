@@ -58,28 +58,45 @@ def orphan_links(paths: AppxPaths) -> list[tuple[Path, str]]:
     return orphans
 
 
+def stray_links(paths: AppxPaths, receipt: Receipt) -> list[Path]:
+    """Links an installed app owns that its current receipt does not call for.
+
+    A change killed between creating its links and flipping leaves the new
+    generation's extra commands behind; one killed between the flip and the
+    clean-up leaves the commands the new generation dropped.
+    """
+    wanted = {link.path for link in receipt_links(paths, receipt)}
+    return [path for path in shims.owned_links(paths, receipt.app) if path not in wanted]
+
+
 def reconcile_links(paths: AppxPaths) -> None:
-    """Mend links (caller holds the bin lock): drop orphans, recreate missing links where free.
+    """Mend links (caller holds the bin lock): drop orphans and strays, recreate missing ones.
 
     Under the bin lock no other appx is between creating links and flipping, so a
-    link owned by an app without a current generation is always left over.
+    link owned by an app without a current generation, or one its current receipt
+    does not list, is always left over from an interrupted change.
     """
     for path, _app in orphan_links(paths):
         with contextlib.suppress(OSError):
             path.unlink()
-    for app in store.installed_apps(paths):
-        current = store.read_current(paths, app)
-        if current is None:  # pragma: no cover -- uninstalled between the two reads
-            continue
-        try:
-            receipt = load_receipt(current.path)
-        except ReceiptError:
-            continue
+    for receipt in _current_receipts(paths):
+        for path in stray_links(paths, receipt):
+            with contextlib.suppress(OSError):
+                path.unlink()
         for link in receipt_links(paths, receipt):
             if shims.occupant_of(paths, link.path).kind == "free":
                 link.path.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileExistsError):
                     os.symlink(link.target, link.path)
+
+
+def _current_receipts(paths: AppxPaths) -> Iterator[Receipt]:
+    for app in store.installed_apps(paths):
+        current = store.read_current(paths, app)
+        if current is None:  # pragma: no cover -- uninstalled between the two reads
+            continue
+        with contextlib.suppress(ReceiptError):
+            yield load_receipt(current.path)
 
 
 def path_warnings(

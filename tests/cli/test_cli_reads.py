@@ -25,7 +25,7 @@ sys.exit(run(sys.argv[1:]))
 
 
 def snapshot(env: Env) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for root in (env.appx_home, env.bin_dir, env.man_dir, env.cache_dir):
         for dirpath, dirnames, filenames in os.walk(root):
             found.update(os.path.join(dirpath, name) for name in dirnames + filenames)
@@ -51,4 +51,3 @@ def test_read_commands_start_no_process_and_write_nothing(
     assert done.returncode == 0, done.stderr
     assert "started a process" not in done.stderr
     assert snapshot(appx_env) == before
-

@@ -205,11 +205,6 @@ def test_forced_reinstall_killed_leaves_the_old_or_the_new_version(
     assert_app_dir_whole(appx_env, "cowsay-lite")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a dangling link owned by an installed app but absent from its current receipt "
-    "is neither reported by list nor removed by reconcile_links",
-)
 @pytest.mark.parametrize(
     ("point", "version", "commands", "stray"),
     [
@@ -419,10 +414,6 @@ def test_ctrl_c_during_a_build_stops_the_builder_and_leaves_nothing(
     assert not app_dir.exists() or os.listdir(app_dir) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: typer turns KeyboardInterrupt into a returned 130, so cli.run never says why",
-)
 def test_ctrl_c_says_the_install_was_interrupted(
     appx_env: Env, slow_project: Path, leftovers: Leftovers
 ) -> None:
