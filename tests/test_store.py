@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from appx.locks import app_locks
 from appx.paths import AppxPaths
 from appx.store import (
     GENERATION_RE,
@@ -26,6 +27,7 @@ from appx.store import (
     read_pointer,
     record_installer,
     scratch_path,
+    sweep_abandoned,
     sweep_tmp,
 )
 
@@ -312,3 +314,18 @@ def test_sweep_removes_scratch_of_dead_processes_only(paths: AppxPaths) -> None:
 def test_sweep_without_tmp_does_nothing(paths: AppxPaths) -> None:
     sweep_tmp(paths)
     assert not paths.home.exists()
+
+
+def test_abandoned_first_installs_are_swept_unless_someone_holds_them(paths: AppxPaths) -> None:
+    left = begin_generation(paths, "left-behind")
+    left.path.mkdir()
+    busy = begin_generation(paths, "being-built")
+    busy.path.mkdir()
+    installed = _installed(paths, "black")
+
+    with app_locks(paths, ["being-built"]):
+        sweep_abandoned(paths)
+
+    assert not paths.app_dir("left-behind").exists()
+    assert busy.path.is_dir(), "a build whose lock is held is never touched"
+    assert installed.path.is_dir()

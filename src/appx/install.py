@@ -91,6 +91,7 @@ def install_apps(
         interpreter = find_python(options.python, environ=environ, default=paths.default_python)
     backend = get_backend(options.backend, paths)
     store.sweep_tmp(paths)
+    store.sweep_abandoned(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)
     results = []
     for raw in specs:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appx import proc
+from appx.locks import try_app_lock
 from appx.paths import AppxPaths
 
 GENERATION_RE = re.compile(r"^g(\d+)-[0-9a-f]{8}$")
@@ -180,6 +181,15 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def sweep_abandoned(paths: AppxPaths) -> None:
+    """Remove half-built first installs that nobody is working on (try-lock only, never wait)."""
+    for app in app_dirs(paths):
+        if read_current(paths, app) is None:
+            with try_app_lock(paths, app) as locked:
+                if locked:
+                    collect_garbage(paths, app)
 
 
 def sweep_tmp(paths: AppxPaths) -> None:
