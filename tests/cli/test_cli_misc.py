@@ -107,3 +107,25 @@ def test_usage_errors_exit_2(run_appx: RunAppx) -> None:
 def test_every_exit_code_is_documented_in_the_readme() -> None:
     table = dict(re.findall(r"^\| (\d+) \| (.+) \|$", README.read_text(), re.MULTILINE))
     assert {int(code) for code in table} == set(EXIT_CODES)
+
+
+def test_quiet_prints_only_errors(run_appx: RunAppx, index: IndexServer, appx_env: Env) -> None:
+    result = run_appx("--quiet", "install", "cowsay-lite")
+    assert result.code == 0, result
+    assert result.stdout == ""
+    assert result.stderr == ""  # not even the PATH warning
+    failed = run_appx("-q", "install", "./nowhere")
+    assert failed.code == 3
+    assert "error: no such file or directory: ./nowhere" in failed.stderr
+
+
+def test_verbose_shows_steps_and_the_traceback_of_an_error(
+    run_appx: RunAppx, index: IndexServer
+) -> None:
+    result = run_appx("--verbose", "install", "cowsay-lite")
+    assert result.code == 0, result
+    assert "Installing cowsay-lite..." in result.stderr
+    failed = run_appx("--verbose", "install", "./nowhere")
+    assert failed.code == 3
+    assert "Traceback" in failed.stderr
+    assert "Traceback" not in run_appx("install", "./nowhere").stderr
