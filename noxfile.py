@@ -21,7 +21,10 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 def tests(session: nox.Session) -> None:
     """The hermetic suite: local wheels, a local index on 127.0.0.1, a temp home per test."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))
-    session.run("pytest", *(session.posargs or ["tests"]))
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *(session.posargs or ["tests"]))
+    session.run("coverage", "combine", "--quiet")
+    session.run("coverage", "report")
 
 
 @nox.session(python=None)
