@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,9 @@ def purelib_dists(env: Env, app: str) -> set[str]:
 
 def dir_entries(path: Path) -> set[str]:
     return {p.name for p in path.iterdir()} if path.exists() else set()
+
+
+def output_of(command: Path, *args: str) -> str:
+    """Run an exposed command (a shim) and return what it printed."""
+    done = subprocess.run([command, *args], capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout.strip()

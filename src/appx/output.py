@@ -23,26 +23,6 @@ class Reporter(Protocol):
     def detail(self, message: str) -> None: ...
 
 
-class SilentReporter:
-    """A Reporter that keeps what it was told, for tests and JSON mode."""
-
-    def __init__(self) -> None:
-        self.steps: list[str] = []
-        self.warnings: list[str] = []
-        self.details: list[str] = []
-
-    @contextmanager
-    def step(self, message: str) -> Iterator[None]:
-        self.steps.append(message)
-        yield
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def detail(self, message: str) -> None:
-        self.details.append(message)
-
-
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 

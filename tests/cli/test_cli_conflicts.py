@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-from pathlib import Path
 
-from appx_checks import dir_entries, json_of
+from appx_checks import dir_entries, json_of, output_of
 from factories import Env, IndexServer, RunAppx
-
-
-def output_of(path: Path) -> str:
-    done = subprocess.run([path], capture_output=True, text=True, check=True, timeout=60)
-    return done.stdout.strip()
 
 
 def test_plain_file_blocks_the_install_until_forced(

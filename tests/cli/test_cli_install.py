@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from appx_checks import current_generation, dir_entries, json_of, purelib_dists, receipt_of
+from appx_checks import (
+    current_generation,
+    dir_entries,
+    json_of,
+    output_of,
+    purelib_dists,
+    receipt_of,
+)
 from factories import (
     Env,
     IndexServer,
@@ -21,11 +27,6 @@ from factories import (
 )
 
 
-def run_command(path: Path, *args: str) -> str:
-    done = subprocess.run([path, *args], capture_output=True, text=True, check=True, timeout=60)
-    return done.stdout.strip()
-
-
 def test_install_exposes_only_the_apps_own_commands(
     run_appx: RunAppx, index: IndexServer, appx_env: Env
 ) -> None:
@@ -33,7 +34,7 @@ def test_install_exposes_only_the_apps_own_commands(
     assert result.code == 0, result
     assert "installed app-with-dep 1.0" in result.stdout
     assert dir_entries(appx_env.bin_dir) == {"app-with-dep"}
-    assert run_command(appx_env.bin_dir / "app-with-dep", "hi") == "app-with-dep 1.0 hi"
+    assert output_of(appx_env.bin_dir / "app-with-dep", "hi") == "app-with-dep 1.0 hi"
     # the dependency is there, but neither its command nor pip is exposed or installed
     assert purelib_dists(appx_env, "app-with-dep") == {"app-with-dep", "dep-lib"}
     generation = current_generation(appx_env, "app-with-dep")
@@ -49,15 +50,15 @@ def test_include_deps_exposes_dependency_commands(
     result = run_appx("install", "--include-deps", "app-with-dep")
     assert result.code == 0, result
     assert dir_entries(appx_env.bin_dir) == {"app-with-dep", "dep-tool"}
-    assert run_command(appx_env.bin_dir / "dep-tool") == "dep-lib 1.0"
+    assert output_of(appx_env.bin_dir / "dep-tool") == "dep-lib 1.0"
 
 
 def test_gui_and_plain_scripts_are_commands(
     run_appx: RunAppx, index: IndexServer, appx_env: Env
 ) -> None:
     assert run_appx("install", "gui-app", "script-app").code == 0
-    assert run_command(appx_env.bin_dir / "gui-app") == "gui-app 1.0"
-    assert run_command(appx_env.bin_dir / "script-app") == "script-app 1.0"
+    assert output_of(appx_env.bin_dir / "gui-app") == "gui-app 1.0"
+    assert output_of(appx_env.bin_dir / "script-app") == "script-app 1.0"
     kinds = {c["name"]: c["kind"] for c in receipt_of(appx_env, "gui-app")["commands"]}
     assert kinds == {"gui-app": "gui"}
 
@@ -73,7 +74,7 @@ def test_already_installed_exits_zero_and_says_what_differs(
     different = run_appx("install", "cowsay-lite")
     assert different.code == 0, different
     assert "installed from 'cowsay-lite==1.0', requested 'cowsay-lite'" in different.stdout
-    assert run_command(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 1.0"
+    assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 1.0"
 
 
 def test_force_builds_a_new_generation_and_keeps_the_previous(
@@ -89,7 +90,7 @@ def test_force_builds_a_new_generation_and_keeps_the_previous(
     assert current_generation(appx_env, "multi-cmd") != first
     # the command 2.0 dropped is gone, the one it added is there, the kept one runs 2.0
     assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-c"}
-    assert run_command(appx_env.bin_dir / "multi-a") == "multi-cmd 2.0"
+    assert output_of(appx_env.bin_dir / "multi-a") == "multi-cmd 2.0"
 
 
 def test_local_project_directory_with_static_name(
@@ -98,7 +99,7 @@ def test_local_project_directory_with_static_name(
     project = project_factory("local-tool", console_scripts={"local-tool": "local_tool:main"})
     result = run_appx("install", str(project))
     assert result.code == 0, result
-    assert run_command(appx_env.bin_dir / "local-tool") == "local-tool 1.0"
+    assert output_of(appx_env.bin_dir / "local-tool") == "local-tool 1.0"
     assert receipt_of(appx_env, "local-tool")["spec_kind"] == "directory"
 
 
@@ -111,7 +112,7 @@ def test_local_project_whose_name_must_be_resolved(
     result = run_appx("install", ".", cwd=project)
     assert result.code == 0, result
     assert "installed hidden-name 1.0" in result.stdout
-    assert run_command(appx_env.bin_dir / "hidden-name") == "hidden-name 1.0"
+    assert output_of(appx_env.bin_dir / "hidden-name") == "hidden-name 1.0"
 
 
 def test_wheel_and_sdist_files(
@@ -128,8 +129,8 @@ def test_wheel_and_sdist_files(
     sdist = build_sdist(project, tmp_path / "sdists")
     result = run_appx("install", str(wheel), str(sdist))
     assert result.code == 0, result
-    assert run_command(appx_env.bin_dir / "wheel-tool") == "wheel-tool 3.1"
-    assert run_command(appx_env.bin_dir / "sdist-tool") == "sdist-tool 0.5"
+    assert output_of(appx_env.bin_dir / "wheel-tool") == "wheel-tool 3.1"
+    assert output_of(appx_env.bin_dir / "sdist-tool") == "sdist-tool 0.5"
     assert receipt_of(appx_env, "sdist-tool")["spec_kind"] == "sdist"
 
 
@@ -138,7 +139,7 @@ def test_vcs_url(run_appx: RunAppx, project_factory: ProjectFactory, appx_env: E
     url = make_git_repo(project)
     result = run_appx("install", url)
     assert result.code == 0, result
-    assert run_command(appx_env.bin_dir / "git-tool") == "git-tool 1.0"
+    assert output_of(appx_env.bin_dir / "git-tool") == "git-tool 1.0"
     assert receipt_of(appx_env, "git-tool")["spec"] == url
 
 
@@ -148,10 +149,10 @@ def test_editable_install_follows_the_source(
     project = project_factory("edit-tool", console_scripts={"edit-tool": "edit_tool:main"})
     result = run_appx("install", "--editable", str(project))
     assert result.code == 0, result
-    assert run_command(appx_env.bin_dir / "edit-tool") == "edit-tool 1.0"
+    assert output_of(appx_env.bin_dir / "edit-tool") == "edit-tool 1.0"
     source = next(project.rglob("edit_tool/__init__.py"))
     source.write_text("def main() -> None:\n    print('edited')\n")
-    assert run_command(appx_env.bin_dir / "edit-tool") == "edited"
+    assert output_of(appx_env.bin_dir / "edit-tool") == "edited"
     assert receipt_of(appx_env, "edit-tool")["editable"] is True
 
 
@@ -228,13 +229,13 @@ def test_suffixed_installs_with_man_pages_then_uninstall_one(
     assert dir_entries(man1) == {"tool-with-man.1", "tool-with-man-b.1"}
     assert (man1 / "tool-with-man-b.1").read_text().startswith(".TH TOOL-WITH-MAN")
     assert dir_entries(appx_env.bin_dir) == {"tool-with-man", "tool-with-man-b"}
-    assert run_command(appx_env.bin_dir / "tool-with-man-b") == "tool-with-man 1.0"
+    assert output_of(appx_env.bin_dir / "tool-with-man-b") == "tool-with-man 1.0"
 
     removed = run_appx("uninstall", "tool-with-man+-b")
     assert removed.code == 0, removed
     assert dir_entries(man1) == {"tool-with-man.1"}
     assert dir_entries(appx_env.bin_dir) == {"tool-with-man"}
-    assert run_command(appx_env.bin_dir / "tool-with-man") == "tool-with-man 1.0"
+    assert output_of(appx_env.bin_dir / "tool-with-man") == "tool-with-man 1.0"
 
 
 def test_index_url_credentials_are_never_shown_or_stored(
@@ -275,7 +276,7 @@ def test_user_variables_never_redirect_the_install(
     result = run_appx("install", "cowsay-lite")
     assert result.code == 0, result
     assert not target.exists()
-    assert run_command(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 2.0"
+    assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 2.0"
 
 
 def test_distribution_with_another_name_is_refused(

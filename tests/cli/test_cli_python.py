@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from appx_checks import current_generation, receipt_of
+from appx_checks import current_generation, output_of, receipt_of
 from factories import Env, IndexServer, RunAppx
 
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
@@ -48,10 +47,7 @@ def test_old_target_python_gets_a_pip_that_supports_it(
     assert receipt["python"]["version"].startswith("3.9.")
     shared = {p.name for p in (appx_env.appx_home / "shared").iterdir()}
     assert f"pip-{receipt['backend_version']}" in shared
-    done = subprocess.run(
-        [appx_env.bin_dir / "cowsay-lite"], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "cowsay-lite 2.0"
+    assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 2.0"
 
 
 def test_default_python_comes_from_the_environment(
