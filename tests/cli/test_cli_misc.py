@@ -129,3 +129,10 @@ def test_verbose_shows_steps_and_the_traceback_of_an_error(
     assert failed.code == 3
     assert "Traceback" in failed.stderr
     assert "Traceback" not in run_appx("install", "./nowhere").stderr
+
+
+def test_ci_runs_exactly_the_readmes_test_command() -> None:
+    block = re.search(r"<!-- tests -->\s*```sh\n(.*?)\n```", README.read_text(), re.DOTALL)
+    assert block is not None
+    ci_script = (README.parent / ".ci" / "run").read_text().splitlines()
+    assert block.group(1).strip() in ci_script
