@@ -12,7 +12,7 @@ from typing import Literal
 
 from appx import __version__, shims, store
 from appx.backends import get_backend
-from appx.backends.base import Backend, IndexOptions, probe_venv
+from appx.backends.base import Backend, IndexOptions, probe_venv, redact
 from appx.errors import AppxError, InstallerError, NoCommandsError, ReceiptError
 from appx.faults import checkpoint
 from appx.inspect import installed_distributions, read_exposed, validate_name
@@ -98,7 +98,7 @@ def install_apps(
         try:
             results.append(_install_one(context, raw))
         except AppxError as error:
-            results.append(InstallResult(raw, "failed", error=error))
+            results.append(InstallResult(redact(raw), "failed", error=error))
     for warning in path_warnings(paths, [c for r in results for c in r.commands], environ):
         reporter.warn(warning)
     return results
@@ -124,7 +124,7 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
 def _install_logged(ctx: _Context, spec: AppSpec, log: Path) -> InstallResult:
     name = spec.name
     if name is None:
-        with ctx.reporter.step(f"Finding the name of {spec.raw}"):
+        with ctx.reporter.step(f"Finding the name of {redact(spec.raw)}"):
             name = ctx.backend.resolve_name(
                 ctx.interpreter, spec.requirement, index=ctx.index, log=log
             )
@@ -153,7 +153,7 @@ def _build_and_commit(
             store.discard(ctx.paths, generation)
         raise
     return InstallResult(
-        spec.raw,
+        redact(spec.raw),
         "reinstalled" if replacing else "installed",
         app,
         receipt.version,
@@ -197,7 +197,7 @@ def _build(
         ctx.backend.create_venv(ctx.interpreter, generation.path, log=log, on_start=on_start)
     checkpoint("after-venv")
     layout = probe_venv(generation.path)
-    with ctx.reporter.step(f"Installing {spec.raw}"):
+    with ctx.reporter.step(f"Installing {redact(spec.raw)}"):
         ctx.backend.install(
             layout,
             ctx.interpreter,
@@ -212,7 +212,7 @@ def _build(
     main = distributions.get(name)
     if main is None or not main.requested:
         raise InstallerError(
-            f"{spec.raw} did not install a package named {name}",
+            f"{redact(spec.raw)} did not install a package named {name}",
             "the spec's metadata names another project; check the spec",
             log_path=str(log),
         )
@@ -279,10 +279,14 @@ def _already_installed(
     try:
         receipt = load_receipt(current.path)
     except ReceiptError as error:
-        return InstallResult(spec.raw, "already-installed", app, differences=(error.message,))
+        return InstallResult(
+            redact(spec.raw), "already-installed", app, differences=(error.message,)
+        )
     differences = []
     if receipt.spec != spec.raw:
-        differences.append(f"installed from {receipt.spec!r}, requested {spec.raw!r}")
+        differences.append(
+            f"installed from {redact(receipt.spec)!r}, requested {redact(spec.raw)!r}"
+        )
     requested_python = ctx.interpreter.requested
     if requested_python and str(ctx.interpreter.executable) != receipt.python.executable:
         differences.append(
@@ -293,7 +297,7 @@ def _already_installed(
     if ctx.options.include_deps and not receipt.include_deps:
         differences.append("installed without --include-deps")
     return InstallResult(
-        spec.raw,
+        redact(spec.raw),
         "already-installed",
         app,
         receipt.version,

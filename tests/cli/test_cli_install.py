@@ -342,3 +342,17 @@ def test_receipt_records_what_rebuilds_the_app(
     assert Path(receipt["python"]["executable"]).exists()
     assert "/venvs/" not in receipt["python"]["executable"]
     assert json.loads(json.dumps(receipt)) == receipt
+
+
+def test_credentials_in_a_spec_url_are_not_shown_or_logged(
+    run_appx: RunAppx, index_server: IndexServer, appx_env: Env
+) -> None:
+    base = index_server.url.removesuffix("simple/").replace("http://", "http://bob:t0ken-xyz@")
+    url = f"{base}packages/cowsay_lite-1.0-py3-none-any.whl"
+    result = run_appx("--verbose", "install", "--json", url)
+    assert result.code == 0, result
+    assert "t0ken-xyz" not in result.stdout + result.stderr
+    assert json_of(result)["results"][0]["spec"] == url.replace("t0ken-xyz", "****")
+    for log in (appx_env.appx_home / "logs").iterdir():
+        assert "t0ken-xyz" not in log.read_text()
+    assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 1.0"
