@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from appx.paths import AppxPaths
 
@@ -21,6 +23,19 @@ class EnsurePathResult:
     location: str
     changed: bool
     in_current_path: bool
+    files: tuple[str, ...] = ()
+
+
+# The startup files userpath may write, to tell the user which ones changed.
+_STARTUP_FILES = (
+    ".bashrc",
+    ".bash_profile",
+    ".profile",
+    ".zshrc",
+    ".zprofile",
+    ".xonshrc",
+    ".config/fish/config.fish",
+)
 
 
 def describe_environment(paths: AppxPaths, environ: Mapping[str, str]) -> list[Setting]:
@@ -62,5 +77,17 @@ def ensure_path(paths: AppxPaths, *, force: bool = False) -> EnsurePathResult:
         return EnsurePathResult(location, changed=False, in_current_path=True)
     if not force and userpath.in_new_path(location):
         return EnsurePathResult(location, changed=False, in_current_path=False)
-    changed = bool(userpath.append(location, app_name="appx", all_shells=True))
-    return EnsurePathResult(location, changed=changed, in_current_path=in_path)
+    before = _startup_files()
+    changed = bool(userpath.append(location, app_name="appx"))
+    after = _startup_files()
+    files = tuple(name for name in after if after[name] != before.get(name))
+    return EnsurePathResult(location, changed=changed, in_current_path=in_path, files=files)
+
+
+def _startup_files() -> dict[str, bytes]:
+    home = Path.home()
+    found = {}
+    for name in _STARTUP_FILES:
+        with contextlib.suppress(OSError):
+            found[str(home / name)] = (home / name).read_bytes()
+    return found

@@ -70,7 +70,9 @@ def render_list(console: Console, listing: Listing, *, short: bool, json_output:
 
 def render_ensurepath(console: Console, result: EnsurePathResult) -> None:
     if result.changed:
-        console.info(f"added {result.location} to PATH in your shell's startup files")
+        console.info(f"added {result.location} to PATH in your shell's startup files:")
+        for name in result.files:
+            console.info(f"  changed {name}")
         console.info("open a new shell (or log in again) for the change to take effect")
     elif result.in_current_path:
         console.info(f"{result.location} is already on PATH")

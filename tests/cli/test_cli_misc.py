@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from appx import __version__
 from appx.errors import EXIT_CODES
 from appx_checks import dir_entries, json_of
@@ -66,21 +68,23 @@ def test_environment_names_every_setting_and_its_source(run_appx: RunAppx, appx_
     assert not appx_env.appx_home.exists()
 
 
-def test_relative_home_is_refused(run_appx: RunAppx, monkeypatch: object) -> None:
-    import pytest
-
-    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+def test_relative_home_is_refused(run_appx: RunAppx, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APPX_HOME", "relative/home")
     result = run_appx("list")
     assert result.code == 11, result
     assert "APPX_HOME must be an absolute path" in result.stderr
 
 
-def test_ensurepath_edits_the_shell_startup_file(run_appx: RunAppx, appx_env: Env) -> None:
+def test_ensurepath_edits_the_shell_startup_file(
+    run_appx: RunAppx, appx_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHELL", "/bin/bash")
     (appx_env.home / ".bashrc").write_text("# mine\n")
     result = run_appx("ensurepath")
     assert result.code == 0, result
     assert "new shell" in result.stdout
+    assert f"changed {appx_env.home / '.bashrc'}" in result.stdout
+    assert not (appx_env.home / ".zshrc").exists(), "only the user's own shell is edited"
     assert str(appx_env.bin_dir) in (appx_env.home / ".bashrc").read_text()
     assert (appx_env.home / ".bashrc").read_text().startswith("# mine\n")
     again = run_appx("ensurepath")
