@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from appx.environment import EnsurePathResult, Setting
 from appx.errors import AppxError, PartialFailureError
-from appx.install import InstallResult
-from appx.listing import Listing, listing_json
-from appx.output import Console
-from appx.uninstall import UninstallResult
+
+if TYPE_CHECKING:  # only the result types: read-only commands must not import the operations
+    from appx.environment import EnsurePathResult, Setting
+    from appx.install import InstallResult
+    from appx.listing import Listing
+    from appx.output import Console
+    from appx.uninstall import UninstallResult
 
 
 def render_install(console: Console, results: Sequence[InstallResult]) -> None:
@@ -45,6 +47,8 @@ def render_uninstall(console: Console, results: Sequence[UninstallResult]) -> No
 
 def render_list(console: Console, listing: Listing, *, short: bool, json_output: bool) -> None:
     if json_output:
+        from appx.listing import listing_json
+
         console.emit_json(listing_json(listing))
         return
     if not listing.apps:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appx import proc
-from appx.locks import try_app_lock
 from appx.paths import AppxPaths
 
 GENERATION_RE = re.compile(r"^g(\d+)-[0-9a-f]{8}$")
@@ -185,6 +184,8 @@ def remove_tree(path: Path) -> None:
 
 def sweep_abandoned(paths: AppxPaths) -> None:
     """Remove half-built first installs that nobody is working on (try-lock only, never wait)."""
+    from appx.locks import try_app_lock  # not on the path of read-only commands
+
     for app in app_dirs(paths):
         if read_current(paths, app) is None:
             with try_app_lock(paths, app) as locked:

@@ -46,7 +46,10 @@ def uninstall_apps(
 
 
 def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]:
-    return uninstall_apps(paths, store.app_dirs(paths), reporter)
+    """Uninstall every installed app, then clear leftovers of interrupted first installs."""
+    results = uninstall_apps(paths, store.installed_apps(paths), reporter)
+    store.sweep_abandoned(paths)
+    return results
 
 
 def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallResult:

@@ -140,3 +140,17 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
     assert block is not None
     ci_script = (README.parent / ".ci" / "run").read_text().splitlines()
     assert block.group(1).strip() in ci_script
+
+
+def test_uninstall_all_clears_an_interrupted_first_install(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_appx("install", "cowsay-lite").code == 0
+    monkeypatch.setenv("APPX_FAULT_AT", "after-venv")
+    assert run_appx("install", "gui-app").code == -9
+    monkeypatch.delenv("APPX_FAULT_AT")
+    assert dir_entries(appx_env.appx_home / "venvs") == {"cowsay-lite", "gui-app"}
+    result = run_appx("uninstall-all")
+    assert result.code == 0, result
+    assert "uninstalled cowsay-lite" in result.stdout
+    assert dir_entries(appx_env.appx_home / "venvs") == set()
