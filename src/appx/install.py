@@ -12,7 +12,8 @@ from typing import Literal
 
 from appx import __version__, shims, store
 from appx.backends import get_backend
-from appx.backends.base import Backend, IndexOptions, probe_venv, redact
+from appx.backends.base import Backend, IndexOptions, probe_venv
+from appx.credentials import redact
 from appx.errors import AppxError, InstallerError, NoCommandsError, ReceiptError
 from appx.faults import checkpoint
 from appx.inspect import installed_distributions, read_exposed, validate_name

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from appx import proc
+from appx.credentials import redact
 from appx.errors import InstallerError
 from appx.interpreters import Interpreter
-
-_CREDENTIALS_RE = re.compile(
-    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]*)(?::[^/@\s]*)?@"
-)
-
-
-def redact(text: str) -> str:
-    """Hide credentials in any URL of the text: ``https://user:token@host`` -> ``https://user:****@host``."""
-
-    def hide(match: re.Match[str]) -> str:
-        user = match.group("user")
-        return f"{match.group('scheme')}{user + ':' if user else ''}****@"
-
-    return _CREDENTIALS_RE.sub(hide, text)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from appx import proc
-from appx.backends.base import IndexOptions, OnStart, VenvLayout, redact
+from appx.backends.base import IndexOptions, OnStart, VenvLayout
+from appx.credentials import redact
 from appx.errors import InstallerError
 from appx.interpreters import Interpreter
 from appx.locks import shared_lock
