@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class AppxError(Exception):
     """A failure the user can act on: one line of message, a hint, an exit code."""
@@ -84,3 +86,24 @@ EXIT_CODES: dict[int, str] = {
     EnvironmentSetupError.exit_code: "appx's directories or environment variables are unusable",
     130: "interrupted (Ctrl-C or SIGTERM); the change is discarded",
 }
+
+
+def from_exception(error: Exception) -> AppxError:
+    """An AppxError for a failure that was not one: a filesystem refusal, or a bug.
+
+    A directory appx may not write (permissions, a read-only filesystem, a full
+    disk) is the user's to fix (exit 11); anything else is a bug (exit 1).
+    """
+    if isinstance(error, OSError) and error.errno in _SETUP_ERRNOS:
+        where = f": {error.filename}" if error.filename else ""
+        return EnvironmentSetupError(
+            f"cannot write{where} ({error.strerror or error})",
+            "check that appx's directories are writable and have room ('appx environment')",
+        )
+    return AppxError(
+        f"unexpected {type(error).__name__}: {error}",
+        "this is a bug in appx; rerun with --verbose and report it",
+    )
+
+
+_SETUP_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})

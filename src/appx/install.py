@@ -6,30 +6,24 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from appx import __version__, shims, store
+from appx import shims, store
 from appx.backends import get_backend
-from appx.backends.base import Backend, IndexOptions, probe_venv
+from appx.backends.base import Backend, IndexOptions
+from appx.build import BuildContext, BuildRequest, build_generation
+from appx.commit import expose_and_flip
 from appx.credentials import redact
-from appx.errors import AppxError, InstallerError, NoCommandsError, ReceiptError
+from appx.errors import AppxError, from_exception
 from appx.faults import checkpoint
-from appx.inspect import installed_distributions, read_exposed, validate_name
+from appx.inspect import validate_name
 from appx.interpreters import Interpreter, find_python
+from appx.listing import app_problems
 from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
-from appx.receipt import (
-    ExposedCommand,
-    ExposedManPage,
-    PythonInfo,
-    Receipt,
-    VenvInfo,
-    load_receipt,
-    save_receipt,
-)
+from appx.receipt import Receipt, load_receipt
 from appx.reconcile import path_warnings, receipt_links, reconcile_links
 from appx.specs import AppSpec, app_name, parse_spec, validate_suffix
 
@@ -59,6 +53,8 @@ class InstallResult:
     man_pages: tuple[str, ...] = ()
     displaced: tuple[tuple[str, str], ...] = ()
     differences: tuple[str, ...] = ()
+    mended: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
     error: AppxError | None = None
 
 
@@ -84,13 +80,20 @@ def install_apps(
     *,
     cwd: Path,
     environ: Mapping[str, str],
+    backend: Backend | None = None,
+    interpreter: Interpreter | None = None,
 ) -> list[InstallResult]:
-    """Install each spec on its own; a failure is recorded in its result, not raised."""
+    """Install each spec on its own; a failure is recorded in its result, not raised.
+
+    ``backend`` and ``interpreter`` default to the configured backend and the
+    Python that ``options.python`` names; tests pass their own.
+    """
     if options.suffix:
         validate_suffix(options.suffix)
-    with reporter.step("Finding Python"):
-        interpreter = find_python(options.python, environ=environ, default=paths.default_python)
-    backend = get_backend(options.backend, paths)
+    if interpreter is None:
+        with reporter.step("Finding Python"):
+            interpreter = find_python(options.python, environ=environ, default=paths.default_python)
+    backend = backend or get_backend(options.backend, paths)
     store.sweep_tmp(paths)
     store.sweep_abandoned(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)
@@ -100,6 +103,8 @@ def install_apps(
             results.append(_install_one(context, raw))
         except AppxError as error:
             results.append(InstallResult(redact(raw), "failed", error=error))
+        except Exception as error:  # noqa: BLE001 -- one spec's failure must not sink the batch
+            results.append(InstallResult(redact(raw), "failed", error=from_exception(error)))
     for warning in path_warnings(paths, [c for r in results for c in r.commands], environ):
         reporter.warn(warning)
     return results
@@ -110,12 +115,13 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
     log = new_log(ctx.paths, spec.name or "install")
     try:
         result = _install_logged(ctx, spec, log)
-    except AppxError as error:
-        if error.log_path is None and not ctx.options.keep_log:
-            log.unlink(missing_ok=True)  # the failure was not the installer's
-        raise
-    except BaseException:
+    except KeyboardInterrupt:
         ctx.reporter.warn(f"interrupted; the installer's log is {log}")
+        raise
+    except BaseException as error:
+        failed_in_installer = isinstance(error, AppxError) and error.log_path is not None
+        if not failed_in_installer and not ctx.options.keep_log:
+            log.unlink(missing_ok=True)
         raise
     if not ctx.options.keep_log:
         log.unlink(missing_ok=True)
@@ -144,11 +150,15 @@ def _install_logged(ctx: _Context, spec: AppSpec, log: Path) -> InstallResult:
 def _build_and_commit(
     ctx: _Context, spec: AppSpec, name: str, app: str, log: Path, *, replacing: bool
 ) -> InstallResult:
+    request = BuildRequest(app, name, spec, ctx.options.suffix, ctx.options.include_deps, ctx.index)
+    tools = BuildContext(ctx.backend, ctx.interpreter, ctx.reporter, log)
     generation = store.begin_generation(ctx.paths, app)
     checkpoint("after-marker")
     try:
-        receipt = _build(ctx, generation, spec, name, app, log)
-        displaced = _expose_and_flip(ctx, generation, receipt)
+        receipt = build_generation(tools, generation, request)
+        displaced = expose_and_flip(
+            ctx.paths, generation, receipt, ctx.reporter, force=ctx.options.force
+        )
     except BaseException:
         if store.read_current(ctx.paths, app) != generation:
             store.discard(ctx.paths, generation)
@@ -164,125 +174,13 @@ def _build_and_commit(
     )
 
 
-def _expose_and_flip(
-    ctx: _Context, generation: store.Generation, receipt: Receipt
-) -> list[shims.DisplacedFile]:
-    """Plan and create the links, then flip `current`: all under the bin lock."""
-    with bin_lock(ctx.paths, ctx.reporter.warn):
-        reconcile_links(ctx.paths)
-        desired = receipt_links(ctx.paths, receipt)
-        plan = shims.plan_shims(ctx.paths, receipt.app, desired, force=ctx.options.force)
-        if plan.conflicts:
-            raise shims.conflict_error(plan, ctx.paths)
-        displaced = shims.apply_before_flip(ctx.paths, plan)
-        checkpoint("after-links")
-        try:
-            store.flip(ctx.paths, generation)
-        except BaseException:
-            if store.read_current(ctx.paths, receipt.app) != generation:
-                shims.undo_before_flip(ctx.paths, plan, displaced)
-            raise
-        checkpoint("after-flip")
-        store.finish_generation(generation)
-        shims.apply_after_flip(ctx.paths, receipt.app, plan)
-    return displaced
-
-
-def _build(
-    ctx: _Context, generation: store.Generation, spec: AppSpec, name: str, app: str, log: Path
-) -> Receipt:
-    def on_start(pgid: int) -> None:
-        store.record_installer(generation, pgid)
-
-    with ctx.reporter.step(f"Creating a virtual environment for {app}"):
-        ctx.backend.create_venv(ctx.interpreter, generation.path, log=log, on_start=on_start)
-    checkpoint("after-venv")
-    layout = probe_venv(generation.path)
-    with ctx.reporter.step(f"Installing {redact(spec.raw)}"):
-        ctx.backend.install(
-            layout,
-            ctx.interpreter,
-            [spec.requirement],
-            editable=spec.editable,
-            index=ctx.index,
-            log=log,
-            on_start=on_start,
-        )
-    checkpoint("after-install")
-    distributions = installed_distributions(layout.purelib)
-    main = distributions.get(name)
-    if main is None or not main.requested:
-        raise InstallerError(
-            f"{redact(spec.raw)} did not install a package named {name}",
-            "the spec's metadata names another project; check the spec",
-            log_path=str(log),
-        )
-    wanted = list(distributions) if ctx.options.include_deps else [name]
-    exposed = read_exposed(generation.path, layout.purelib, layout.scripts, wanted)
-    for rejected in exposed.rejected:
-        ctx.reporter.warn(rejected)
-    if not exposed.commands:
-        others = [d for d in distributions if d != name and not ctx.options.include_deps]
-        offered = read_exposed(generation.path, layout.purelib, layout.scripts, others).commands
-        hint = (
-            f"its dependencies provide {', '.join(c.name for c in offered)}: add --include-deps"
-            if offered
-            else "it is a library, not an application"
-        )
-        raise NoCommandsError(f"{name} provides no commands", hint)
-    suffix = ctx.options.suffix
-    commands = tuple(
-        ExposedCommand(
-            c.name, validate_name(c.name + suffix, "command name"), c.kind, c.distribution
-        )
-        for c in exposed.commands
-    )
-    man_pages = tuple(
-        ExposedManPage(m.section, m.name, _suffixed(m.split_name(), suffix), m.distribution)
-        for m in exposed.man_pages
-    )
-    index_url, pip_args = ctx.index.redacted()
-    receipt = Receipt(
-        app=app,
-        package=name,
-        version=main.version,
-        spec=spec.raw,
-        spec_kind=spec.kind,
-        requirement=spec.requirement,
-        suffix=suffix,
-        python=PythonInfo(**ctx.interpreter.to_json()),
-        venv=VenvInfo(str(layout.python), str(layout.purelib), str(layout.scripts)),
-        backend=ctx.backend.name,
-        backend_version=ctx.backend.version(ctx.interpreter),
-        editable=spec.editable,
-        include_deps=ctx.options.include_deps,
-        index_url=index_url,
-        pip_args=pip_args,
-        distributions={d.name: d.version for d in distributions.values()},
-        commands=commands,
-        man_pages=man_pages,
-        appx_version=__version__,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    save_receipt(generation.path, receipt)
-    checkpoint("after-receipt")
-    return receipt
-
-
-def _suffixed(stem_and_ext: tuple[str, str], suffix: str) -> str:
-    stem, ext = stem_and_ext
-    return validate_name(f"{stem}{suffix}.{ext}", "man page name")
-
-
 def _already_installed(
     ctx: _Context, spec: AppSpec, app: str, current: store.Generation
 ) -> InstallResult:
-    try:
-        receipt = load_receipt(current.path)
-    except ReceiptError as error:
-        return InstallResult(
-            redact(spec.raw), "already-installed", app, differences=(error.message,)
-        )
+    """Say so, say what differs from the request, mend the app's links, name what is broken."""
+    receipt = load_receipt(current.path)
+    mended = _mend_links(ctx, receipt)
+    problems = app_problems(ctx.paths, receipt)
     differences = []
     if receipt.spec != spec.raw:
         differences.append(
@@ -305,13 +203,33 @@ def _already_installed(
         tuple(c.exposed_as for c in receipt.commands),
         tuple(f"{m.section}/{m.exposed_as}" for m in receipt.man_pages),
         differences=tuple(differences),
+        mended=tuple(mended),
+        problems=tuple(problems),
     )
+
+
+def _mend_links(ctx: _Context, receipt: Receipt) -> list[str]:
+    """Recreate the app's missing links where their names are free; return the paths mended."""
+    links = receipt_links(ctx.paths, receipt)
+    with bin_lock(ctx.paths, ctx.reporter.warn):
+        before = shims.link_status(ctx.paths, receipt.app, links)
+        reconcile_links(ctx.paths)
+        after = shims.link_status(ctx.paths, receipt.app, links)
+    return [
+        str(new.link.path)
+        for old, new in zip(before, after, strict=True)
+        if old.state != "ok" and new.state == "ok"
+    ]
+
+
+# A log's name: its label, a time stamp and the pid; the label is cut to keep it a valid name.
+_MAX_LOG_LABEL = 120
 
 
 def new_log(paths: AppxPaths, label: str) -> Path:
     """A fresh log file for one operation's installer output."""
     paths.logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = paths.logs / f"{label}-{stamp}-{os.getpid()}.log"
+    path = paths.logs / f"{label[:_MAX_LOG_LABEL]}-{stamp}-{os.getpid()}.log"
     path.touch(mode=0o600)
     return path

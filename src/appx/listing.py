@@ -37,10 +37,6 @@ class Listing:
     apps: tuple[AppStatus, ...]
     orphans: tuple[str, ...] = field(default=())
 
-    @property
-    def healthy(self) -> bool:
-        return not self.orphans and not any(a.problems for a in self.apps)
-
 
 def list_apps(paths: AppxPaths) -> Listing:
     apps = tuple(_status(paths, app) for app in store.installed_apps(paths))
@@ -57,31 +53,49 @@ def _status(paths: AppxPaths, app: str) -> AppStatus:
         receipt = load_receipt(current.path)
     except ReceiptError as error:
         return AppStatus(app, None, problems=(error.message,))
-    problems = []
-    if not os.path.exists(receipt.python.executable):
-        problems.append(f"its Python is missing: {receipt.python.executable}")
-    elif not os.path.exists(receipt.venv.python):
-        problems.append(f"its environment's Python is broken: {receipt.venv.python}")
+    statuses = exposed_statuses(paths, receipt)
+    count = len(receipt.commands)
+    return AppStatus(
+        app,
+        receipt,
+        tuple(statuses[:count]),
+        tuple(statuses[count:]),
+        tuple(_problems(paths, receipt, statuses)),
+    )
+
+
+def exposed_statuses(paths: AppxPaths, receipt: Receipt) -> list[ExposedStatus]:
+    """The state of each link the receipt calls for: its commands first, then its man pages."""
     links = receipt_links(paths, receipt)
-    statuses = [
+    return [
         ExposedStatus(
             link.path.name,
             str(link.path),
             s.state,
             s.occupant.describe() if s.state in {"taken", "blocked"} else "",
         )
-        for link, s in zip(links, shims.link_status(paths, app, links), strict=True)
+        for link, s in zip(links, shims.link_status(paths, receipt.app, links), strict=True)
     ]
+
+
+def app_problems(paths: AppxPaths, receipt: Receipt) -> list[str]:
+    """What is wrong with an installed app: its Python, its links, stray links."""
+    return _problems(paths, receipt, exposed_statuses(paths, receipt))
+
+
+def _problems(paths: AppxPaths, receipt: Receipt, statuses: list[ExposedStatus]) -> list[str]:
+    problems = []
+    if not os.path.exists(receipt.python.executable):
+        problems.append(f"its Python is missing: {receipt.python.executable}")
+    elif not os.path.exists(receipt.venv.python):
+        problems.append(f"its environment's Python is broken: {receipt.venv.python}")
     for status in statuses:
         if status.state != "ok":
             detail = f" ({status.detail})" if status.detail else ""
             problems.append(f"{status.path}: {status.state}{detail}")
     for path in stray_links(paths, receipt):
         problems.append(f"{path}: stray (not a command of the current generation)")
-    count = len(receipt.commands)
-    return AppStatus(
-        app, receipt, tuple(statuses[:count]), tuple(statuses[count:]), tuple(problems)
-    )
+    return problems
 
 
 def listing_json(listing: Listing) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -12,10 +14,16 @@ from appx.paths import AppxPaths
 
 # How long to try quietly before telling the user we are waiting for another appx.
 _QUIET_WAIT = 0.5
+_MAX_NAME_BYTES = 255
 
 
 def app_lock_path(paths: AppxPaths, app: str) -> Path:
-    return paths.locks / "app" / f"{app}.lock"
+    """The lock file of an app; a name too long for ".lock" keeps a prefix and a digest."""
+    name = f"{app}.lock"
+    if len(os.fsencode(name)) > _MAX_NAME_BYTES:
+        digest = hashlib.sha256(os.fsencode(app)).hexdigest()[:16]
+        name = f"{os.fsdecode(os.fsencode(app)[:200])}-{digest}.lock"
+    return paths.locks / "app" / name
 
 
 @contextmanager

@@ -30,7 +30,14 @@ def render_install(console: Console, results: Sequence[InstallResult]) -> None:
             console.info(f"{result.app} {result.version} is already installed")
             for difference in result.differences:
                 console.info(f"  note: {difference}")
-            console.info("  use --force to reinstall")
+            for path in result.mended:
+                console.info(f"  mended: {path}")
+            for problem in result.problems:
+                console.warn(f"{result.app}: {problem}")
+            if result.problems:
+                console.info("  to repair it: appx install --force " + str(result.app))
+            else:
+                console.info("  use --force to reinstall")
     _raise_failures(console, [(r.spec, r.error) for r in results])
 
 
@@ -104,6 +111,8 @@ def _install_json(result: InstallResult) -> dict[str, Any]:
         "man_pages": list(result.man_pages),
         "displaced": [{"original": o, "moved_to": m} for o, m in result.displaced],
         "differences": list(result.differences),
+        "mended": list(result.mended),
+        "problems": list(result.problems),
         "error": _error_json(result.error),
     }
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from appx import shims, store
-from appx.errors import AppxError, NotInstalledError
+from appx.errors import AppxError, EnvironmentSetupError, NotInstalledError, from_exception
 from appx.faults import checkpoint
 from appx.inspect import validate_name
 from appx.locks import app_locks, bin_lock
@@ -26,8 +27,13 @@ class UninstallResult:
 
 
 def normalize_app(name: str) -> str:
-    """Accept an app as listed (``black``, ``Black``, ``pycowsay+-b``) and validate it."""
-    package, suffix = split_app_name(name.strip())
+    """Accept an app as listed (``black``, ``Black``, ``pycowsay+-b``) and validate it.
+
+    What was typed is validated first, so an error names it rather than its
+    canonical form (``..`` is refused as ``..``, not as ``-``).
+    """
+    typed = validate_name(name.strip(), "app name")
+    package, suffix = split_app_name(typed)
     return validate_name(app_name(package, suffix), "app name")
 
 
@@ -42,6 +48,8 @@ def uninstall_apps(
             results.append(_uninstall_one(paths, normalize_app(name), reporter))
         except AppxError as error:
             results.append(UninstallResult(name, "failed", error=error))
+        except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
+            results.append(UninstallResult(name, "failed", error=from_exception(error)))
     return results
 
 
@@ -55,6 +63,7 @@ def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]
 def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallResult:
     with app_locks(paths, [app], reporter.warn), bin_lock(paths, reporter.warn):
         installed = store.read_current(paths, app) is not None
+        _check_removable(paths, app)
         with reporter.step(f"Uninstalling {app}"):
             detached = store.detach_app(paths, app)
             checkpoint("after-detach")
@@ -69,3 +78,20 @@ def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallR
             + ("; leftovers of an interrupted install were removed" if detached or removed else ""),
         )
     return UninstallResult(app, "uninstalled", tuple(str(p) for p in removed))
+
+
+def _check_removable(paths: AppxPaths, app: str) -> None:
+    """Refuse before the commit point what could not be finished after it (all or nothing).
+
+    The app's directory must be movable out of venvs/, and every link it owns
+    removable; otherwise the venv would go and leave its links behind.
+    """
+    if not paths.app_dir(app).exists():
+        return
+    dirs = {paths.venvs} | {link.parent for link in shims.owned_links(paths, app)}
+    for directory in sorted(dirs):
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise EnvironmentSetupError(
+                f"cannot uninstall {app}: {directory} is not writable",
+                "make it writable and try again; nothing was changed",
+            )

@@ -12,23 +12,28 @@ from factories import Env, IndexServer, RunAppx
 
 # Run appx in a Python where starting any process raises, and report what was created.
 GUARDED = """
-import os, subprocess, sys
+import os, subprocess, sys, _posixsubprocess
 def refuse(*args, **kwargs):
     raise AssertionError("a read-only command started a process")
 subprocess.Popen.__init__ = refuse
-os.fork = refuse
-os.posix_spawn = refuse
-os.execv = refuse
+_posixsubprocess.fork_exec = refuse
+for name in dir(os):
+    if name.startswith(("exec", "spawn", "posix_spawn", "fork")) or name in {"system", "popen"}:
+        setattr(os, name, refuse)
 from appx.cli import run
 sys.exit(run(sys.argv[1:]))
 """
 
 
-def snapshot(env: Env) -> set[str]:
-    found: set[str] = set()
-    for root in (env.appx_home, env.bin_dir, env.man_dir, env.cache_dir):
+def snapshot(env: Env) -> dict[str, tuple[int, int, int]]:
+    """Every path under the test's directories, with its mode, size and modification time."""
+    found: dict[str, tuple[int, int, int]] = {}
+    for root in (env.appx_home, env.bin_dir, env.man_dir, env.cache_dir, env.home):
         for dirpath, dirnames, filenames in os.walk(root):
-            found.update(os.path.join(dirpath, name) for name in dirnames + filenames)
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                info = os.lstat(path)
+                found[path] = (info.st_mode, info.st_size, info.st_mtime_ns)
     return found
 
 

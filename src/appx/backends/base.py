@@ -30,12 +30,11 @@ class IndexOptions:
 
 @dataclass(frozen=True)
 class VenvLayout:
-    """Paths inside a venv and its Python's version, from the one probe at build time."""
+    """Paths inside a venv, from the one probe at build time."""
 
     python: Path
     purelib: Path
     scripts: Path
-    version: str
 
 
 OnStart = Callable[[int], None]
@@ -51,6 +50,10 @@ class Backend(Protocol):
     def create_venv(
         self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart
     ) -> None: ...
+
+    def probe(self, venv: Path) -> VenvLayout:
+        """Where a venv made by ``create_venv`` keeps its packages and scripts."""
+        ...
 
     def install(
         self,
@@ -83,7 +86,7 @@ def probe_venv(venv: Path) -> VenvLayout:
     result = proc.capture([python, "-I", "-c", _PROBE])
     try:
         data = json.loads(result.stdout)
-        return VenvLayout(python, Path(data["purelib"]), Path(data["scripts"]), data["version"])
+        return VenvLayout(python, Path(data["purelib"]), Path(data["scripts"]))
     except (ValueError, KeyError, TypeError):
         raise InstallerError(
             f"the new environment's Python does not run: {python}",

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from appx import proc
-from appx.backends.base import IndexOptions, OnStart, VenvLayout
+from appx.backends.base import IndexOptions, OnStart, VenvLayout, probe_venv
 from appx.credentials import redact
 from appx.errors import InstallerError
 from appx.interpreters import Interpreter
@@ -61,6 +61,9 @@ class PipBackend:
                 "the interpreter's venv module failed; see the log",
                 log_path=str(log),
             )
+
+    def probe(self, venv: Path) -> VenvLayout:
+        return probe_venv(venv)
 
     def install(
         self,

@@ -1,0 +1,172 @@
+"""Building one generation: what to build (pure), then the build itself.
+
+`BuildRequest` says what a generation must hold: it comes from a spec and the
+install options today, and from a receipt for reinstall and upgrade later.
+`build_generation` turns a request into a complete venv and its receipt;
+`make_receipt` is the pure part that decides what the receipt says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from appx import __version__, store
+from appx.backends.base import Backend, IndexOptions, VenvLayout
+from appx.credentials import redact
+from appx.errors import InstallerError, NoCommandsError
+from appx.faults import checkpoint
+from appx.inspect import DistInfo, Exposed, installed_distributions, read_exposed, validate_name
+from appx.interpreters import Interpreter
+from appx.output import Reporter
+from appx.receipt import (
+    ExposedCommand,
+    ExposedManPage,
+    PythonInfo,
+    Receipt,
+    VenvInfo,
+    save_receipt,
+)
+from appx.specs import AppSpec
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything that decides what a generation holds, and nothing about how to build it."""
+
+    app: str
+    package: str
+    spec: AppSpec
+    suffix: str
+    include_deps: bool
+    index: IndexOptions
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """The tools a build uses: where logs go, the backend, the interpreter, the reporter."""
+
+    backend: Backend
+    interpreter: Interpreter
+    reporter: Reporter
+    log: Path
+
+
+def build_generation(
+    ctx: BuildContext, generation: store.Generation, request: BuildRequest
+) -> Receipt:
+    """Create the venv, install into it, check it, and write its receipt (the last step)."""
+
+    def on_start(pgid: int) -> None:
+        store.record_installer(generation, pgid)
+
+    spec = request.spec
+    with ctx.reporter.step(f"Creating a virtual environment for {request.app}"):
+        ctx.backend.create_venv(ctx.interpreter, generation.path, log=ctx.log, on_start=on_start)
+    checkpoint("after-venv")
+    layout = ctx.backend.probe(generation.path)
+    with ctx.reporter.step(f"Installing {redact(spec.raw)}"):
+        ctx.backend.install(
+            layout,
+            ctx.interpreter,
+            [spec.requirement],
+            editable=spec.editable,
+            index=request.index,
+            log=ctx.log,
+            on_start=on_start,
+        )
+    checkpoint("after-install")
+    distributions = installed_distributions(layout.purelib)
+    main = distributions.get(request.package)
+    if main is None or not main.requested:
+        raise InstallerError(
+            f"{redact(spec.raw)} did not install a package named {request.package}",
+            "the package it installed has another name; check the spec",
+            log_path=str(ctx.log),
+        )
+    exposed = _exposed(generation.path, layout, distributions, request)
+    for rejected in exposed.rejected:
+        ctx.reporter.warn(rejected)
+    receipt = make_receipt(
+        request,
+        interpreter=ctx.interpreter,
+        layout=layout,
+        distributions=distributions,
+        exposed=exposed,
+        backend=(ctx.backend.name, ctx.backend.version(ctx.interpreter)),
+    )
+    save_receipt(generation.path, receipt)
+    checkpoint("after-receipt")
+    return receipt
+
+
+def _exposed(
+    venv: Path, layout: VenvLayout, distributions: Mapping[str, DistInfo], request: BuildRequest
+) -> Exposed:
+    """The commands and man pages to expose; refuse a package that has no commands."""
+    wanted = list(distributions) if request.include_deps else [request.package]
+    exposed = read_exposed(venv, layout.purelib, layout.scripts, wanted)
+    if exposed.commands:
+        return exposed
+    others = [d for d in distributions if d != request.package and not request.include_deps]
+    offered = read_exposed(venv, layout.purelib, layout.scripts, others).commands
+    hint = (
+        f"its dependencies provide {', '.join(c.name for c in offered)}: add --include-deps"
+        if offered
+        else "it is a library, not an application"
+    )
+    raise NoCommandsError(f"{request.package} provides no commands", hint)
+
+
+def make_receipt(
+    request: BuildRequest,
+    *,
+    interpreter: Interpreter,
+    layout: VenvLayout,
+    distributions: Mapping[str, DistInfo],
+    exposed: Exposed,
+    backend: tuple[str, str],
+) -> Receipt:
+    """What the receipt of a finished build says (pure)."""
+    suffix = request.suffix
+    commands = tuple(
+        ExposedCommand(
+            c.name, validate_name(c.name + suffix, "command name"), c.kind, c.distribution
+        )
+        for c in exposed.commands
+    )
+    man_pages = tuple(
+        ExposedManPage(m.section, m.name, _suffixed(m.split_name(), suffix), m.distribution)
+        for m in exposed.man_pages
+    )
+    index_url, pip_args = request.index.redacted()
+    spec = request.spec
+    return Receipt(
+        app=request.app,
+        package=request.package,
+        version=distributions[request.package].version,
+        spec=spec.raw,
+        spec_kind=spec.kind,
+        requirement=spec.requirement,
+        suffix=suffix,
+        python=PythonInfo(**interpreter.to_json()),
+        venv=VenvInfo(str(layout.python), str(layout.purelib), str(layout.scripts)),
+        backend=backend[0],
+        backend_version=backend[1],
+        editable=spec.editable,
+        include_deps=request.include_deps,
+        index_url=index_url,
+        pip_args=pip_args,
+        distributions={d.name: d.version for d in distributions.values()},
+        commands=commands,
+        man_pages=man_pages,
+        appx_version=__version__,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _suffixed(stem_and_ext: tuple[str, str], suffix: str) -> str:
+    stem, ext = stem_and_ext
+    return validate_name(f"{stem}{suffix}.{ext}", "man page name")

@@ -1,0 +1,45 @@
+"""Committing a built generation: expose its links, then flip `current`, under the bin lock.
+
+The flip is the commit point of every change to an app. Before it, any failure
+or signal undoes the links this change made; after it, the change stands, and a
+signal only cuts the remaining clean-up short.
+"""
+
+from __future__ import annotations
+
+from appx import shims, store
+from appx.faults import checkpoint
+from appx.locks import bin_lock
+from appx.output import Reporter
+from appx.paths import AppxPaths
+from appx.receipt import Receipt
+from appx.reconcile import receipt_links, reconcile_links
+
+
+def expose_and_flip(
+    paths: AppxPaths,
+    generation: store.Generation,
+    receipt: Receipt,
+    reporter: Reporter,
+    *,
+    force: bool,
+) -> list[shims.DisplacedFile]:
+    """Plan and create the app's links, then make `generation` current."""
+    with bin_lock(paths, reporter.warn):
+        reconcile_links(paths)
+        desired = receipt_links(paths, receipt)
+        plan = shims.plan_shims(paths, receipt.app, desired, force=force)
+        if plan.conflicts:
+            raise shims.conflict_error(plan, paths)
+        displaced = shims.apply_before_flip(paths, plan)
+        checkpoint("after-links")
+        try:
+            store.flip(paths, generation)
+        except BaseException:
+            if store.read_current(paths, receipt.app) != generation:
+                shims.undo_before_flip(paths, plan, displaced)
+            raise
+        checkpoint("after-flip")
+        store.finish_generation(generation)
+        shims.apply_after_flip(paths, receipt.app, plan)
+    return displaced

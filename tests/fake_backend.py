@@ -1,0 +1,130 @@
+"""A fake installer backend: it "installs" by writing dist-info files, and starts nothing.
+
+It lets the install, uninstall, reconcile and listing decisions run in-process and
+fast. A package is described by a `FakePackage`; `install` writes what pip would
+leave for it in the venv: a .dist-info directory (METADATA, RECORD, entry_points.txt,
+REQUESTED for the requested one), its scripts in bin/ and its man pages.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from appx.backends.base import IndexOptions, OnStart, VenvLayout
+from appx.errors import InstallerError
+from appx.interpreters import Interpreter
+
+PY = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@dataclass(frozen=True)
+class FakePackage:
+    name: str
+    version: str = "1.0"
+    commands: Sequence[str] = ()
+    man_pages: Sequence[str] = ()  # "man1/tool.1"
+    dependencies: Sequence[str] = ()
+    metadata_name: str | None = None  # METADATA's Name, when it differs from `name`
+
+
+def this_interpreter() -> Interpreter:
+    """The Python running the tests, as interpreter discovery would report it."""
+    version = sys.version_info
+    return Interpreter("", Path(sys.executable), (version[0], version[1], version[2]), "cpython")
+
+
+@dataclass
+class FakeBackend:
+    """Installs `FakePackage`s by name; `hooks` run at a named step ("venv", "install")."""
+
+    packages: Mapping[str, FakePackage]
+    hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
+    installs: list[list[str]] = field(default_factory=list)
+    name: str = "fake"
+
+    def version(self, interpreter: Interpreter) -> str:
+        return "0.0"
+
+    def create_venv(
+        self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart
+    ) -> None:
+        self._hook("venv")
+        (dest / "bin").mkdir(parents=True)
+        (dest / "lib" / PY / "site-packages").mkdir(parents=True)
+        (dest / "bin" / "python").symlink_to(interpreter.executable)
+        (dest / "pyvenv.cfg").write_text(f"home = {interpreter.executable.parent}\n")
+
+    def probe(self, venv: Path) -> VenvLayout:
+        return VenvLayout(
+            venv / "bin" / "python", venv / "lib" / PY / "site-packages", venv / "bin"
+        )
+
+    def install(
+        self,
+        layout: VenvLayout,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        editable: bool,
+        index: IndexOptions,
+        log: Path,
+        on_start: OnStart,
+    ) -> None:
+        self.installs.append(list(requirements))
+        self._hook("install")
+        for requirement in requirements:
+            self._install(layout, canonicalize_name(Requirement(requirement).name), True, log)
+
+    def resolve_name(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> str:
+        return canonicalize_name(Requirement(requirement).name)
+
+    def _hook(self, step: str) -> None:
+        hook = self.hooks.get(step)
+        if hook is not None:
+            hook()
+
+    def _install(self, layout: VenvLayout, name: str, requested: bool, log: Path) -> None:
+        package = self.packages.get(name)
+        if package is None:
+            raise InstallerError(f"no package named {name}", "", log_path=str(log))
+        for dependency in package.dependencies:
+            self._install(layout, canonicalize_name(dependency), False, log)
+        write_dist(layout, package, requested=requested)
+
+
+def write_dist(layout: VenvLayout, package: FakePackage, *, requested: bool) -> None:
+    """Write what pip leaves in a venv for `package`."""
+    # cut long names: METADATA, not the directory name, says what the distribution is
+    stem = f"{canonicalize_name(package.name).replace('-', '_')[:100]}-{package.version}"
+    info = layout.purelib / f"{stem}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {package.metadata_name or package.name}\n"
+        f"Version: {package.version}\n\n"
+    )
+    lines = ["[console_scripts]", *(f"{c} = mod:main" for c in package.commands)]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    record = [f"{info.name}/METADATA,,", f"{info.name}/entry_points.txt,,"]
+    for command in package.commands:
+        script = layout.scripts / command
+        script.write_text(f'#!/bin/sh\necho {package.name} {package.version} "$@"\n')
+        script.chmod(0o755)
+        record.append(f"{os.path.relpath(script, layout.purelib)},,")
+    venv = layout.python.parent.parent
+    for page in package.man_pages:
+        path = venv / "share" / "man" / page
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f".TH {package.name}\n")
+        record.append(f"{os.path.relpath(path, layout.purelib)},,")
+    if requested:
+        (info / "REQUESTED").write_text("")
+    (info / "RECORD").write_text("\n".join(record) + "\n")
