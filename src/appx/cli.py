@@ -29,7 +29,7 @@ app = typer.Typer(
 
 
 class State:
-    """What the callback sets up once for every command."""
+    """What run() hands every command: the console, and the paths (read on first use)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
