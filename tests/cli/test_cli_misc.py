@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 
 import appx.listing
 from appx import __version__, cli
@@ -294,6 +295,19 @@ def test_ctrl_c_is_exit_130_and_json_too(monkeypatch: pytest.MonkeyPatch) -> Non
         "exit_code": 130,
         "log": None,
     }
+
+
+def test_an_abort_from_the_parser_is_an_interruption(monkeypatch: pytest.MonkeyPatch) -> None:
+    def aborted(*args: object) -> None:
+        raise typer.Abort
+
+    monkeypatch.setattr(appx.listing, "list_apps", aborted)
+    assert in_process("list").code == 130
+
+
+def test_help_exits_0_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert in_process("list", "--help").code == 0
+    assert "--short" in capsys.readouterr().out
 
 
 def test_quiet_version_and_environment_still_print(appx_env: Env) -> None:
