@@ -6,7 +6,6 @@ import io
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -52,7 +51,7 @@ def install(
 def nothing_left_of(paths: AppxPaths, app: str) -> bool:
     """No generation, marker, pointer or link of `app` is left anywhere."""
     leftovers = list(paths.app_dir(app).iterdir()) if paths.app_dir(app).exists() else []
-    links = [p for p in paths.bin_dir.iterdir()] if paths.bin_dir.exists() else []
+    links = list(paths.bin_dir.iterdir()) if paths.bin_dir.exists() else []
     return not leftovers and not any(os.readlink(p).find(f"/{app}/") >= 0 for p in links)
 
 

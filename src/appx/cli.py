@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
-import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.main
+
+# typer (0.26 and later) vendors click: these are the classes its parser really raises.
+from typer._click.exceptions import UsageError as ClickUsageError
 
 from appx import __version__
-from appx.errors import AppxError
+from appx.errors import AppxError, InternalError, InterruptedByUser, UsageError
 from appx.output import Console
 from appx.paths import AppxPaths
 
 app = typer.Typer(
     name="appx",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -27,7 +29,7 @@ app = typer.Typer(
 
 
 class State:
-    """What the callback sets up once for every command."""
+    """What run() hands every command: the console, and the paths (read on first use)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -40,16 +42,21 @@ class State:
         return self._paths
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        print(f"appx {__version__}")
+        _state(ctx).console.result(f"appx {__version__}")
         raise typer.Exit
 
 
 @app.callback()
 def main(
     ctx: typer.Context,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only errors and what was asked for (list, environment)."
+        ),
+    ] = False,
     verbose: Annotated[
         bool,
         typer.Option(
@@ -70,15 +77,14 @@ def main(
       appx list
       appx uninstall black
     """
-    state = ctx.obj if isinstance(ctx.obj, State) else State(Console())
+    state = _state(ctx)
     state.console.quiet = quiet
     state.console.verbose = verbose
-    ctx.obj = state
 
 
 def _state(ctx: typer.Context) -> State:
     state = ctx.find_root().obj
-    assert isinstance(state, State)  # noqa: S101 -- set by the callback
+    assert isinstance(state, State)  # noqa: S101 -- run() passes it to the root context
     return state
 
 
@@ -122,14 +128,14 @@ def install(
     from appx.render import render_install
 
     state = _state(ctx)
-    state.console.json_mode = json_output
+    state.console.use_json(json_output, {"results": []})
     options = InstallOptions(
         python=python,
         force=force,
         suffix=suffix,
         include_deps=include_deps,
         index_url=index_url,
-        pip_args=tuple(shlex.split(pip_args)),
+        pip_args=_split_pip_args(pip_args),
         editable=editable,
         keep_log=state.console.verbose,
     )
@@ -192,7 +198,8 @@ def list_(
     from appx.render import render_list
 
     state = _state(ctx)
-    render_list(state.console, list_apps(state.paths), short=short, json_output=json_output)
+    state.console.use_json(json_output)
+    render_list(state.console, list_apps(state.paths), short=short)
 
 
 @app.command()
@@ -220,42 +227,70 @@ def environment(
     from appx.render import render_environment
 
     state = _state(ctx)
-    render_environment(state.console, describe_environment(state.paths, os.environ), json_output)
+    state.console.use_json(json_output)
+    render_environment(state.console, describe_environment(state.paths, os.environ))
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C: the build is discarded and the installer stopped."""
-    raise KeyboardInterrupt
-
-
-def run(argv: list[str]) -> int:
-    """Run the CLI and return the exit code; the only place AppxError becomes one."""
-    state = State(Console())
-    console = state.console
-    signal.signal(signal.SIGTERM, _interrupt)
+def _split_pip_args(text: str) -> tuple[str, ...]:
+    """Split --pip-args as a shell would; bad quoting is a usage error."""
     try:
-        code = app(args=argv, prog_name="appx", standalone_mode=False, obj=state)
-        if code == 130:  # typer turns Ctrl-C into a returned 130 once it has cleaned up
-            print("\ninterrupted", file=console.err)
-    except AppxError as error:
-        console.error(error)
-        if console.verbose:
-            traceback.print_exc()
+        return tuple(shlex.split(text))
+    except ValueError as error:
+        raise UsageError(
+            f"--pip-args: {str(error).lower()}: {text}",
+            'quote pip\'s arguments as one shell word: --pip-args "--pre --no-cache-dir"',
+        ) from error
+
+
+def _json_requested(argv: Sequence[str]) -> bool:
+    """Whether --json is on the command line (before any ``--``), for errors that come before
+    a command has read its options: a usage error, or Ctrl-C while parsing."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+def _usage_error(error: ClickUsageError) -> UsageError:
+    """The parser's usage error as appx's own, with a hint to the help of the right command."""
+    command = error.ctx.command_path if error.ctx is not None else "appx"
+    subject = "the commands" if command == "appx" else "its options"
+    message = error.format_message().removesuffix(".")
+    return UsageError(message, f"run '{command} --help' to see {subject}")
+
+
+def _invoke(argv: Sequence[str], state: State) -> int:
+    """Parse and run one command; exceptions go through untouched (run() sorts them)."""
+    command = typer.main.get_command(app)
+    try:
+        with command.make_context("appx", list(argv), obj=state) as ctx:
+            command.invoke(ctx)
+    except typer.Exit as done:  # --help, --version
+        return done.exit_code
+    return 0
+
+
+def as_appx_error(error: BaseException) -> AppxError:
+    """The error funnel: every way a call can fail, as one AppxError with its exit code."""
+    if isinstance(error, AppxError):
+        return error
+    if isinstance(error, KeyboardInterrupt | typer.Abort):
+        return InterruptedByUser("interrupted", "the change in progress was discarded")
+    if isinstance(error, ClickUsageError):
+        return _usage_error(error)
+    return InternalError(
+        f"unexpected {type(error).__name__}: {error}",
+        "this is a bug in appx; rerun with --verbose and report it",
+    )
+
+
+def run(argv: Sequence[str], console: Console | None = None) -> int:
+    """Run the CLI and return the exit code; the only place an error becomes one."""
+    state = State(console or Console())
+    try:
+        return _invoke(argv, state)
+    except (Exception, KeyboardInterrupt) as raised:  # noqa: BLE001 -- the funnel, see as_appx_error
+        error = as_appx_error(raised)
+        console = state.console
+        if not console.json_mode and _json_requested(argv):
+            console.use_json(True)  # the command never read its options: a usage error, Ctrl-C
+        console.fail(error, origin=None if isinstance(raised, ClickUsageError) else raised)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=console.err)
-        return 130
-    except Exception as error:  # noqa: BLE001 -- the last line of defence turns a bug into exit 1
-        if type(error).__name__ == "Abort":  # click's (or typer's vendored click's) Ctrl-C
-            print("\ninterrupted", file=console.err)
-            return 130
-        show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
-        if callable(show) and isinstance(exit_code, int):  # a usage error: click prints it
-            show()
-            return exit_code
-        if console.verbose:
-            traceback.print_exc()
-        print(f"error: unexpected {type(error).__name__}: {error}", file=console.err)
-        print("  hint: this is a bug in appx; rerun with --verbose and report it", file=console.err)
-        return 1
-    return code if isinstance(code, int) else 0

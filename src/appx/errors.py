@@ -1,14 +1,20 @@
-"""The one root exception of appx and its kinds, each with its own exit code."""
+"""The one root exception of appx and its kinds, each with its own kind name and exit code.
+
+The README's exit-code table is checked against these classes: a new kind of failure is a new
+class here, with a ``kind`` (the name ``--json`` reports) and an ``exit_code`` of its own.
+"""
 
 from __future__ import annotations
 
 import errno
+from typing import ClassVar
 
 
 class AppxError(Exception):
     """A failure the user can act on: one line of message, a hint, an exit code."""
 
-    exit_code = 1
+    kind: ClassVar[str] = "internal"
+    exit_code: ClassVar[int] = 1
 
     def __init__(self, message: str, hint: str = "", *, log_path: str | None = None) -> None:
         super().__init__(message)
@@ -17,74 +23,105 @@ class AppxError(Exception):
         self.log_path = log_path
 
 
+class InternalError(AppxError):
+    """An unexpected failure: a bug in appx (rerun with --verbose and report it)."""
+
+    kind = "internal"
+    exit_code = 1
+
+
+class UsageError(AppxError):
+    """The command line is wrong: an unknown option, a missing argument, bad quoting."""
+
+    kind = "usage"
+    exit_code = 2
+
+
 class SpecError(AppxError):
     """What the user typed is not a valid spec, name, suffix or path."""
 
+    kind = "invalid-spec"
     exit_code = 3
 
 
 class NotInstalledError(AppxError):
     """The named app is not installed."""
 
+    kind = "not-installed"
     exit_code = 4
 
 
 class ShimConflictError(AppxError):
     """A command or man page name is taken by something appx does not own."""
 
+    kind = "conflict"
     exit_code = 5
 
 
 class InstallerError(AppxError):
     """The installer (pip or uv) failed; its output is in a log file."""
 
+    kind = "installer-failed"
     exit_code = 6
 
 
 class PythonNotFoundError(AppxError):
     """No working interpreter matches what --python asked for."""
 
+    kind = "python-not-found"
     exit_code = 7
 
 
 class NoCommandsError(AppxError):
     """The package provides no command to expose."""
 
+    kind = "no-commands"
     exit_code = 8
 
 
 class ReceiptError(AppxError):
     """An app's receipt is missing, unreadable or corrupt."""
 
+    kind = "bad-receipt"
     exit_code = 9
 
 
 class PartialFailureError(AppxError):
     """Some of several requested items failed; the message names which."""
 
+    kind = "partial-failure"
     exit_code = 10
 
 
 class EnvironmentSetupError(AppxError):
     """appx's own directories or settings are unusable (unwritable, bad variable)."""
 
+    kind = "unusable-environment"
     exit_code = 11
 
 
-EXIT_CODES: dict[int, str] = {
-    0: "success (including 'already installed')",
-    1: "unexpected internal error (a bug: please report it with --verbose output)",
-    2: "usage error: unknown option or missing argument",
-    SpecError.exit_code: "invalid spec, name, suffix or path",
-    NotInstalledError.exit_code: "the app is not installed",
-    ShimConflictError.exit_code: "a command or man page name is taken by something not appx's",
-    InstallerError.exit_code: "the installer failed (its log path is printed)",
-    PythonNotFoundError.exit_code: "no working Python matches --python",
-    NoCommandsError.exit_code: "the package has no commands to expose",
-    ReceiptError.exit_code: "an app's receipt is unreadable or corrupt",
-    PartialFailureError.exit_code: "some of several apps failed (each is named)",
-    EnvironmentSetupError.exit_code: "appx's directories or environment variables are unusable",
-    130: "interrupted (Ctrl-C or SIGTERM); the change is discarded",
+class InterruptedByUser(AppxError):  # noqa: N818 -- the name the shared interfaces use
+    """Ctrl-C or SIGTERM stopped appx before the change committed; the change is discarded."""
+
+    kind = "interrupted"
+    exit_code = 130
+
+
+def error_classes() -> list[type[AppxError]]:
+    """AppxError and every subclass of it, wherever defined, parents before children."""
+    found: list[type[AppxError]] = []
+    pending: list[type[AppxError]] = [AppxError]
+    while pending:
+        cls = pending.pop(0)
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
+
+
+# Derived from the classes, so a code cannot be documented here and forgotten there.
+EXIT_CODES: dict[int, str] = {0: "success"} | {
+    cls.exit_code: cls.kind for cls in error_classes() if cls is not AppxError
 }
 
 
@@ -100,7 +137,7 @@ def from_exception(error: Exception) -> AppxError:
             f"cannot write{where} ({error.strerror or error})",
             "check that appx's directories are writable and have room ('appx environment')",
         )
-    return AppxError(
+    return InternalError(
         f"unexpected {type(error).__name__}: {error}",
         "this is a bug in appx; rerun with --verbose and report it",
     )

@@ -1,4 +1,10 @@
-"""The only module that prints: messages, a spinner for long steps, and JSON."""
+"""The only module that prints: messages, a spinner for long steps, and JSON.
+
+Two kinds of output: what the user asked for (``list``, ``environment``, ``--version``, a JSON
+document), printed even with ``--quiet``, and chatter (progress, "installed X", warnings),
+which ``--quiet`` silences. Errors are always printed. Every text leaves through
+``credentials.redact``, a last safety net for secrets in URLs.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,15 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 
+from appx.credentials import redact
 from appx.errors import AppxError
+
+SCHEMA = 1
 
 
 class Reporter(Protocol):
@@ -24,6 +34,28 @@ class Reporter(Protocol):
 
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def error_json(error: AppxError) -> dict[str, Any]:
+    """An error as ``--json`` reports it (redacted when the document is printed)."""
+    return {
+        "kind": error.kind,
+        "message": error.message,
+        "hint": error.hint,
+        "exit_code": error.exit_code,
+        "log": error.log_path,
+    }
+
+
+def _redacted(value: Any) -> Any:
+    """Redact every string in a JSON value (not the serialised text, which could break it)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {_redacted(key): _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
 
 
 class Console:
@@ -43,35 +75,63 @@ class Console:
         self.json_mode = json_mode
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.warnings: list[str] = []
+        self._json_skeleton: dict[str, Any] = {}
+        self._document_printed = False
         self._lock = threading.Lock()
 
+    def use_json(self, enabled: bool, skeleton: Mapping[str, Any] | None = None) -> None:
+        """Print this call's outcome as one JSON document; ``skeleton`` holds the keys the
+        command's document always has (``{"results": []}``), so a failure keeps its shape."""
+        self.json_mode = enabled
+        self._json_skeleton = dict(skeleton or {})
+
+    def result(self, message: str) -> None:
+        """Output the user asked for (a listing, a setting, the version): printed when quiet."""
+        if not self.json_mode:
+            self._print(self.out, message)
+
     def info(self, message: str) -> None:
-        """A result line, on stdout."""
+        """Chatter about what was done, on stdout; silenced by --quiet and --json."""
         if not self.quiet and not self.json_mode:
-            print(message, file=self.out, flush=True)
+            self._print(self.out, message)
 
     def warn(self, message: str) -> None:
-        self.warnings.append(message)
         if not self.quiet:
-            with self._lock:
-                print(f"warning: {message}", file=self.err, flush=True)
+            self._print(self.err, f"warning: {message}")
 
     def detail(self, message: str) -> None:
         if self.verbose:
-            with self._lock:
-                print(message, file=self.err, flush=True)
+            self._print(self.err, message)
 
     def error(self, error: AppxError) -> None:
+        """An error's lines on stderr: message, hint, log path."""
         lines = [f"error: {error.message}"]
         if error.hint:
             lines.append(f"  hint: {error.hint}")
         if error.log_path:
             lines.append(f"  log: {error.log_path}")
-        print("\n".join(lines), file=self.err, flush=True)
+        self._print(self.err, "\n".join(lines))
 
-    def emit_json(self, payload: Any) -> None:
-        print(json.dumps(payload, indent=2, sort_keys=True), file=self.out, flush=True)
+    def fail(self, error: AppxError, origin: BaseException | None = None) -> None:
+        """End a failed call: the error on stderr (and the traceback of ``origin`` when
+        verbose); with --json also the error document, unless the call printed its own."""
+        if self.verbose and origin is not None:
+            self._print(self.err, "".join(traceback.format_exception(origin)).rstrip())
+        self.error(error)
+        if self.json_mode and not self._document_printed:
+            self.emit_json({"schema": SCHEMA, **self._json_skeleton, "error": error_json(error)})
+
+    def emit_json(self, payload: Mapping[str, Any]) -> None:
+        """Print the call's JSON document on stdout: one per call, whatever happens."""
+        if self._document_printed:
+            raise RuntimeError("a second JSON document in one call")
+        self._document_printed = True
+        text = json.dumps(_redacted(payload), indent=2, sort_keys=True)
+        self._print(self.out, text)
+
+    def _print(self, stream: TextIO, text: str) -> None:
+        with self._lock:
+            print(redact(text), file=stream, flush=True)
 
     @contextmanager
     def step(self, message: str) -> Iterator[None]:
@@ -83,6 +143,7 @@ class Console:
             self.detail(f"{message}...")
             yield
             return
+        message = redact(message)
         done = threading.Event()
         started = time.monotonic()
 

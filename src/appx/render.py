@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from appx.errors import AppxError, PartialFailureError
+from appx.output import SCHEMA, error_json
 
 if TYPE_CHECKING:  # only the result types: read-only commands must not import the operations
     from appx.environment import EnsurePathResult, Setting
@@ -16,8 +17,7 @@ if TYPE_CHECKING:  # only the result types: read-only commands must not import t
 
 
 def render_install(console: Console, results: Sequence[InstallResult]) -> None:
-    if console.json_mode:
-        console.emit_json({"schema": 1, "results": [_install_json(r) for r in results]})
+    """Say what each spec became; raise the failure (one, or a partial failure) if any."""
     for result in results:
         for original, moved_to in result.displaced:
             console.warn(f"moved {original} aside to {moved_to}")
@@ -35,10 +35,20 @@ def render_install(console: Console, results: Sequence[InstallResult]) -> None:
             for problem in result.problems:
                 console.warn(f"{result.app}: {problem}")
             if result.problems:
-                console.info("  to repair it: appx install --force " + str(result.app))
+                console.info(f"  to repair it: appx install --force {result.spec}")
             else:
                 console.info("  use --force to reinstall")
-    _raise_failures(console, [(r.spec, r.error) for r in results])
+    failure = _failure(console, [(r.spec, r.error) for r in results])
+    if console.json_mode:
+        console.emit_json(
+            {
+                "schema": SCHEMA,
+                "results": [_install_json(r) for r in results],
+                "error": None if failure is None else error_json(failure),
+            }
+        )
+    if failure is not None:
+        raise failure
 
 
 def render_uninstall(console: Console, results: Sequence[UninstallResult]) -> None:
@@ -49,34 +59,37 @@ def render_uninstall(console: Console, results: Sequence[UninstallResult]) -> No
                 console.detail(f"  removed {link}")
     if not results:
         console.info("no apps are installed")
-    _raise_failures(console, [(r.app, r.error) for r in results])
+    failure = _failure(console, [(r.app, r.error) for r in results])
+    if failure is not None:
+        raise failure
 
 
-def render_list(console: Console, listing: Listing, *, short: bool, json_output: bool) -> None:
-    if json_output:
+def render_list(console: Console, listing: Listing, *, short: bool) -> None:
+    """The listing the user asked for (printed even with --quiet), or its JSON document."""
+    if console.json_mode:
         from appx.listing import listing_json
 
         console.emit_json(listing_json(listing))
         return
     if not listing.apps:
-        console.info("no apps are installed")
+        console.result("no apps are installed")
     for status in listing.apps:
         receipt = status.receipt
         if receipt is None:
-            console.info(f"{status.app} (receipt unreadable)" if not short else status.app)
+            console.result(f"{status.app} (receipt unreadable)" if not short else status.app)
         elif short:
-            console.info(f"{status.app} {receipt.version}")
+            console.result(f"{status.app} {receipt.version}")
         else:
-            console.info(f"{status.app} {receipt.version} (Python {receipt.python.version})")
-            console.info(f"  commands: {', '.join(c.name for c in status.commands)}")
+            console.result(f"{status.app} {receipt.version} (Python {receipt.python.version})")
+            console.result(f"  commands: {', '.join(c.name for c in status.commands)}")
             if status.man_pages:
-                console.info(f"  man pages: {', '.join(m.name for m in status.man_pages)}")
+                console.result(f"  man pages: {', '.join(m.name for m in status.man_pages)}")
         if not short:
             for problem in status.problems:
-                console.info(f"  problem: {problem}")
+                console.result(f"  problem: {problem}")
     if not short:
         for orphan in listing.orphans:
-            console.info(f"problem: {orphan}")
+            console.result(f"problem: {orphan}")
 
 
 def render_ensurepath(console: Console, result: EnsurePathResult) -> None:
@@ -92,13 +105,14 @@ def render_ensurepath(console: Console, result: EnsurePathResult) -> None:
         console.info("open a new shell (or log in again) for it to take effect")
 
 
-def render_environment(console: Console, settings: Sequence[Setting], json_output: bool) -> None:
-    if json_output:
+def render_environment(console: Console, settings: Sequence[Setting]) -> None:
+    """Every setting, its value and its source (printed even with --quiet), or a JSON object."""
+    if console.json_mode:
         console.emit_json({s.name: {"value": s.value, "source": s.source} for s in settings})
         return
     width = max(len(s.name) for s in settings)
     for setting in settings:
-        console.info(f"{setting.name:<{width}}  {setting.value}  ({setting.source})")
+        console.result(f"{setting.name:<{width}}  {setting.value}  ({setting.source})")
 
 
 def _install_json(result: InstallResult) -> dict[str, Any]:
@@ -113,32 +127,24 @@ def _install_json(result: InstallResult) -> dict[str, Any]:
         "differences": list(result.differences),
         "mended": list(result.mended),
         "problems": list(result.problems),
-        "error": _error_json(result.error),
+        "error": None if result.error is None else error_json(result.error),
     }
 
 
-def _error_json(error: AppxError | None) -> dict[str, Any] | None:
-    if error is None:
-        return None
-    return {
-        "message": error.message,
-        "hint": error.hint,
-        "exit_code": error.exit_code,
-        "log": error.log_path,
-    }
-
-
-def _raise_failures(console: Console, outcomes: Sequence[tuple[str, AppxError | None]]) -> None:
-    """One failure is raised as it is; several results with failures become a partial failure."""
+def _failure(
+    console: Console, outcomes: Sequence[tuple[str, AppxError | None]]
+) -> AppxError | None:
+    """The call's failure: a lone result's own error, or a partial failure naming the failed
+    ones (whose errors are printed here, each labelled)."""
     failed = [(label, error) for label, error in outcomes if error is not None]
     if not failed:
-        return
+        return None
     if len(outcomes) == 1:
-        raise failed[0][1]
+        return failed[0][1]
     for label, error in failed:
         console.error(_labelled(label, error))
     names = ", ".join(label for label, _ in failed)
-    raise PartialFailureError(
+    return PartialFailureError(
         f"{len(failed)} of {len(outcomes)} failed: {names}",
         "the others succeeded; see the errors above",
     )

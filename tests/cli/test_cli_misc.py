@@ -1,14 +1,24 @@
-"""uninstall, uninstall-all, environment, ensurepath, --version, --help, exit codes."""
+"""uninstall, uninstall-all, environment, ensurepath, --version, --help, the error funnel.
+
+Tests of the error funnel, --json on failure and --quiet run ``appx.cli.run`` in-process
+(``in_process``) where no install is needed; the others run appx as a real process.
+"""
 
 from __future__ import annotations
 
+import io
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 
-from appx import __version__
-from appx.errors import EXIT_CODES
+import appx.listing
+from appx import __version__, cli
+from appx.output import Console
 from appx_checks import dir_entries, json_of
 from factories import Env, IndexServer, RunAppx
 
@@ -104,13 +114,20 @@ def test_version_and_help(run_appx: RunAppx) -> None:
 
 
 def test_usage_errors_exit_2(run_appx: RunAppx) -> None:
-    assert run_appx("install").code == 2
-    assert run_appx("frobnicate").code == 2
-
-
-def test_every_exit_code_is_documented_in_the_readme() -> None:
-    table = dict(re.findall(r"^\| (\d+) \| (.+) \|$", README.read_text(), re.MULTILINE))
-    assert {int(code) for code in table} == set(EXIT_CODES)
+    missing = run_appx("install")
+    assert missing.code == 2, missing
+    assert "error: Missing argument 'SPEC'" in missing.stderr
+    unknown = run_appx("frobnicate")
+    assert unknown.code == 2, unknown
+    assert "error: No such command 'frobnicate'" in unknown.stderr
+    assert "run 'appx --help' to see the commands" in unknown.stderr
+    bogus = run_appx("install", "--bogus", "x")
+    assert bogus.code == 2, bogus
+    assert bogus.stderr.splitlines() == [
+        "error: No such option: --bogus",
+        "  hint: run 'appx install --help' to see its options",
+    ]
+    assert bogus.stdout == ""
 
 
 def test_quiet_prints_only_errors(run_appx: RunAppx, index: IndexServer, appx_env: Env) -> None:
@@ -154,3 +171,170 @@ def test_uninstall_all_clears_an_interrupted_first_install(
     assert result.code == 0, result
     assert "uninstalled cowsay-lite" in result.stdout
     assert dir_entries(appx_env.appx_home / "venvs") == set()
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+    def document(self) -> dict[str, Any]:
+        """The one JSON document on stdout (json.loads fails on anything more)."""
+        data = json.loads(self.stdout)
+        assert isinstance(data, dict)
+        return data
+
+
+def in_process(*argv: str) -> Ran:
+    """Run ``appx ARGV`` through cli.run in this process, with a Console on StringIO."""
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(list(argv), Console(out=out, err=err))
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def test_an_unknown_option_is_a_usage_error_printed_by_appx() -> None:
+    ran = in_process("install", "--bogus", "x")
+    assert ran.code == 2
+    assert "error: No such option: --bogus" in ran.stderr
+    assert "appx install --help" in ran.stderr
+    assert ran.stdout == ""
+
+
+def test_a_usage_error_with_json_prints_the_error_document() -> None:
+    ran = in_process("install", "--json", "--bogus", "x")
+    assert ran.code == 2
+    error = ran.document()["error"]
+    assert error["kind"] == "usage"
+    assert error["exit_code"] == 2
+    assert error["message"] == "No such option: --bogus"
+    assert "appx install --help" in error["hint"]
+    missing = in_process("list", "--json", "extra")
+    assert missing.code == 2
+    assert missing.document()["error"]["kind"] == "usage"
+
+
+def test_json_after_a_double_dash_is_not_an_option() -> None:
+    ran = in_process("install", "--bogus", "--", "--json")
+    assert ran.code == 2
+    assert ran.stdout == ""
+
+
+def test_unbalanced_pip_args_are_a_usage_error() -> None:
+    ran = in_process("install", "--pip-args", "'unbalanced", "x")
+    assert ran.code == 2, ran
+    assert "error: --pip-args: no closing quotation" in ran.stderr
+    assert "unexpected" not in ran.stderr
+    with_json = in_process("install", "--json", "--pip-args", "'unbalanced", "x")
+    assert with_json.code == 2
+    assert with_json.document()["error"]["kind"] == "usage"
+
+
+def test_a_bad_suffix_with_json_prints_install_document_with_its_error() -> None:
+    ran = in_process("install", "--json", "--suffix=/x", "x")
+    assert ran.code == 3
+    assert ran.document() == {
+        "schema": 1,
+        "results": [],
+        "error": {
+            "kind": "invalid-spec",
+            "message": "invalid suffix: '/x'",
+            "hint": ran.document()["error"]["hint"],
+            "exit_code": 3,
+            "log": None,
+        },
+    }
+
+
+def test_a_missing_python_with_json_prints_the_error_document() -> None:
+    ran = in_process("install", "--json", "--python", "9.99", "x")
+    assert ran.code == 7
+    assert ran.document()["error"]["kind"] == "python-not-found"
+    assert ran.document()["error"]["exit_code"] == 7
+
+
+def test_list_json_with_an_unusable_home_prints_the_error_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APPX_HOME", "relative/home")
+    ran = in_process("list", "--json")
+    assert ran.code == 11
+    assert ran.document()["error"]["kind"] == "unusable-environment"
+    assert "APPX_HOME must be an absolute path" in ran.stderr
+
+
+def test_an_internal_error_is_exit_1_and_json_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(appx.listing, "list_apps", broken)
+    ran = in_process("list")
+    assert ran.code == 1
+    assert "error: unexpected RuntimeError: boom" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert "Traceback" in in_process("--verbose", "list").stderr
+    with_json = in_process("list", "--json")
+    assert with_json.code == 1
+    assert with_json.document()["error"]["kind"] == "internal"
+
+
+def test_ctrl_c_is_exit_130_and_json_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(appx.listing, "list_apps", interrupted)
+    ran = in_process("list")
+    assert ran.code == 130
+    assert "interrupted" in ran.stderr
+    with_json = in_process("list", "--json")
+    assert with_json.code == 130
+    assert with_json.document()["error"] == {
+        "kind": "interrupted",
+        "message": "interrupted",
+        "hint": "the change in progress was discarded",
+        "exit_code": 130,
+        "log": None,
+    }
+
+
+def test_an_abort_from_the_parser_is_an_interruption(monkeypatch: pytest.MonkeyPatch) -> None:
+    def aborted(*args: object) -> None:
+        raise typer.Abort
+
+    monkeypatch.setattr(appx.listing, "list_apps", aborted)
+    assert in_process("list").code == 130
+
+
+def test_help_exits_0_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert in_process("list", "--help").code == 0
+    assert "--short" in capsys.readouterr().out
+
+
+def test_quiet_version_and_environment_still_print(appx_env: Env) -> None:
+    assert in_process("-q", "--version").stdout == f"appx {__version__}\n"
+    environment = in_process("-q", "environment")
+    assert environment.code == 0
+    assert f"APPX_HOME            {appx_env.appx_home}  (environment)" in environment.stdout
+    assert in_process("-q", "list").stdout == "no apps are installed\n"
+
+
+def test_quiet_list_prints_the_apps(run_appx: RunAppx, index: IndexServer) -> None:
+    assert run_appx("install", "cowsay-lite==1.0").code == 0
+    listed = run_appx("-q", "list")
+    assert listed.code == 0, listed
+    assert "cowsay-lite 1.0" in listed.stdout
+    assert "commands: cowsay-lite" in listed.stdout
+    assert run_appx("-q", "list", "--short").stdout == "cowsay-lite 1.0\n"
+    assert json_of(run_appx("-q", "list", "--json"))["apps"][0]["app"] == "cowsay-lite"
+
+
+def test_install_json_with_a_failed_spec_is_one_document(
+    run_appx: RunAppx, index: IndexServer
+) -> None:
+    result = run_appx("install", "--json", "cowsay-lite", "no-commands")
+    assert result.code == 10, result
+    data = json.loads(result.stdout)
+    assert [r["status"] for r in data["results"]] == ["installed", "failed"]
+    assert data["results"][1]["error"]["kind"] == "no-commands"
+    assert data["error"]["kind"] == "partial-failure"
+    assert data["error"]["exit_code"] == 10
