@@ -98,17 +98,25 @@ def test_a_bug_in_one_spec_is_an_internal_error_of_that_spec_only(paths: AppxPat
     assert nothing_left_of(paths, "tool")
 
 
-def test_ctrl_c_during_the_install_discards_the_generation(paths: AppxPaths) -> None:
+def test_ctrl_c_during_one_install_discards_it_reports_the_done_and_stops(
+    paths: AppxPaths,
+) -> None:
     backend = FakeBackend(CATALOGUE)
+    calls = iter([False, True])
 
-    def interrupt() -> None:
-        raise KeyboardInterrupt
+    def interrupt_second() -> None:
+        if next(calls):
+            raise KeyboardInterrupt
 
-    backend.hooks["install"] = interrupt
-    with pytest.raises(KeyboardInterrupt):
-        install(paths, "tool", backend=backend)
-    assert nothing_left_of(paths, "tool")
-    assert list_apps(paths).apps == ()
+    backend.hooks["install"] = interrupt_second
+    results = install(paths, "tool", "other", "third", backend=backend)
+    assert [r.status for r in results] == ["installed", "failed", "failed"]
+    assert [type(r.error).__name__ for r in results[1:]] == ["InterruptedByUser"] * 2
+    assert [r.error.exit_code for r in results[1:] if r.error] == [130, 130]
+    assert nothing_left_of(paths, "other")
+    assert nothing_left_of(paths, "third")
+    assert [a.app for a in list_apps(paths).apps] == ["tool"]
+    assert len(backend.installs) == 2  # the third was never started
 
 
 def test_a_distribution_with_another_name_is_refused(paths: AppxPaths) -> None:

@@ -15,7 +15,7 @@ from appx.backends.base import Backend, IndexOptions
 from appx.build import BuildContext, BuildRequest, build_generation
 from appx.commit import expose_and_flip
 from appx.credentials import redact
-from appx.errors import AppxError, from_exception
+from appx.errors import AppxError, InterruptedByUser, from_exception
 from appx.faults import checkpoint
 from appx.inspect import validate_name
 from appx.interpreters import Interpreter, find_python
@@ -97,17 +97,26 @@ def install_apps(
     store.sweep_tmp(paths)
     store.sweep_abandoned(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)
-    results = []
-    for raw in specs:
+    results: list[InstallResult] = []
+    for position, raw in enumerate(specs):
         try:
             results.append(_install_one(context, raw))
         except AppxError as error:
             results.append(InstallResult(redact(raw), "failed", error=error))
         except Exception as error:  # noqa: BLE001 -- one spec's failure must not sink the batch
             results.append(InstallResult(redact(raw), "failed", error=from_exception(error)))
+        except KeyboardInterrupt:
+            results.append(_interrupted(raw, "interrupted; this change was discarded"))
+            results += [_interrupted(r, "not started: interrupted") for r in specs[position + 1 :]]
+            break
     for warning in path_warnings(paths, [c for r in results for c in r.commands], environ):
         reporter.warn(warning)
     return results
+
+
+def _interrupted(raw: str, message: str) -> InstallResult:
+    hint = "nothing of it was changed; run the command again to install it"
+    return InstallResult(redact(raw), "failed", error=InterruptedByUser(message, hint))
 
 
 def _install_one(ctx: _Context, raw: str) -> InstallResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from appx.errors import AppxError, PartialFailureError
+from appx.errors import AppxError, InterruptedByUser, PartialFailureError
 from appx.output import SCHEMA, error_json
 
 if TYPE_CHECKING:  # only the result types: read-only commands must not import the operations
@@ -144,6 +144,11 @@ def _failure(
     for label, error in failed:
         console.error(_labelled(label, error))
     names = ", ".join(label for label, _ in failed)
+    if any(isinstance(error, InterruptedByUser) for _, error in failed):
+        return InterruptedByUser(
+            f"interrupted; not done: {names}",
+            "the others are done; the change that was interrupted was discarded",
+        )
     return PartialFailureError(
         f"{len(failed)} of {len(outcomes)} failed: {names}",
         "the others succeeded; see the errors above",
