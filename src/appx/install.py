@@ -14,10 +14,12 @@ from appx import __version__, shims, store
 from appx.backends import get_backend
 from appx.backends.base import Backend, IndexOptions, probe_venv
 from appx.credentials import redact
+from appx.displaced import DisplacedFile
 from appx.errors import AppxError, InstallerError, NoCommandsError, ReceiptError
 from appx.faults import checkpoint
 from appx.inspect import installed_distributions, read_exposed, validate_name
 from appx.interpreters import Interpreter, find_python
+from appx.links import exposed_man_name, exposed_name, receipt_links
 from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
@@ -30,7 +32,7 @@ from appx.receipt import (
     load_receipt,
     save_receipt,
 )
-from appx.reconcile import path_warnings, receipt_links, reconcile_links
+from appx.reconcile import path_warnings, reconcile_links
 from appx.specs import AppSpec, app_name, parse_spec, validate_suffix
 
 Status = Literal["installed", "reinstalled", "already-installed", "failed"]
@@ -166,7 +168,7 @@ def _build_and_commit(
 
 def _expose_and_flip(
     ctx: _Context, generation: store.Generation, receipt: Receipt
-) -> list[shims.DisplacedFile]:
+) -> list[DisplacedFile]:
     """Plan and create the links, then flip `current`: all under the bin lock."""
     with bin_lock(ctx.paths, ctx.reporter.warn):
         reconcile_links(ctx.paths)
@@ -174,7 +176,7 @@ def _expose_and_flip(
         plan = shims.plan_shims(ctx.paths, receipt.app, desired, force=ctx.options.force)
         if plan.conflicts:
             raise shims.conflict_error(plan, ctx.paths)
-        displaced = shims.apply_before_flip(ctx.paths, plan)
+        displaced = shims.apply_before_flip(ctx.paths, plan, generation.name)
         checkpoint("after-links")
         try:
             store.flip(ctx.paths, generation)
@@ -184,7 +186,7 @@ def _expose_and_flip(
             raise
         checkpoint("after-flip")
         store.finish_generation(generation)
-        shims.apply_after_flip(ctx.paths, receipt.app, plan)
+        shims.apply_after_flip(ctx.paths, receipt.app, plan, displaced)
     return displaced
 
 
@@ -232,13 +234,11 @@ def _build(
         raise NoCommandsError(f"{name} provides no commands", hint)
     suffix = ctx.options.suffix
     commands = tuple(
-        ExposedCommand(
-            c.name, validate_name(c.name + suffix, "command name"), c.kind, c.distribution
-        )
+        ExposedCommand(c.name, exposed_name(c.name, suffix), c.kind, c.distribution)
         for c in exposed.commands
     )
     man_pages = tuple(
-        ExposedManPage(m.section, m.name, _suffixed(m.split_name(), suffix), m.distribution)
+        ExposedManPage(m.section, m.name, exposed_man_name(m.name, suffix), m.distribution)
         for m in exposed.man_pages
     )
     index_url, pip_args = ctx.index.redacted()
@@ -267,11 +267,6 @@ def _build(
     save_receipt(generation.path, receipt)
     checkpoint("after-receipt")
     return receipt
-
-
-def _suffixed(stem_and_ext: tuple[str, str], suffix: str) -> str:
-    stem, ext = stem_and_ext
-    return validate_name(f"{stem}{suffix}.{ext}", "man page name")
 
 
 def _already_installed(

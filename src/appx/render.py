@@ -68,8 +68,8 @@ def render_list(console: Console, listing: Listing, *, short: bool, json_output:
             for problem in status.problems:
                 console.info(f"  problem: {problem}")
     if not short:
-        for orphan in listing.orphans:
-            console.info(f"problem: {orphan}")
+        for problem in (*listing.orphans, *listing.displaced):
+            console.info(f"problem: {problem}")
 
 
 def render_ensurepath(console: Console, result: EnsurePathResult) -> None:

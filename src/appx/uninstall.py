@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from appx import shims, store
+from appx import displaced, shims, store
 from appx.errors import AppxError, NotInstalledError
 from appx.faults import checkpoint
 from appx.inspect import validate_name
@@ -56,6 +56,7 @@ def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallR
     with app_locks(paths, [app], reporter.warn), bin_lock(paths, reporter.warn):
         installed = store.read_current(paths, app) is not None
         with reporter.step(f"Uninstalling {app}"):
+            displaced.settle(paths)  # while its generations are still there to say what committed
             detached = store.detach_app(paths, app)
             checkpoint("after-detach")
             removed = shims.remove_app_links(paths, app)
