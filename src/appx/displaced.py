@@ -92,7 +92,7 @@ def put_back(paths: AppxPaths, files: Iterable[DisplacedFile]) -> None:
     for moved in files:
         if not os.path.lexists(moved.moved_to):
             _record(paths, "gone", moved)
-        elif occupant_of(paths, moved.original).kind == "free":
+        elif _occupant(paths, moved.original).kind == "free":
             with contextlib.suppress(FileExistsError):  # taken at the last moment: stays aside
                 _move_back(moved)
                 _record(paths, "restored", moved)
