@@ -7,8 +7,6 @@ import json
 import os
 import shutil
 
-import pytest
-
 from appx import store
 from appx.errors import EnvironmentSetupError, InstallerError, NoCommandsError, ShimConflictError
 from appx.install import InstallOptions, InstallResult, install_apps

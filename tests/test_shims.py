@@ -5,30 +5,28 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from appx.errors import EnvironmentSetupError, ShimConflictError, SpecError
-from appx.inspect import Command, ManPage
+from appx import store
+from appx.errors import EnvironmentSetupError, ShimConflictError
+from appx.links import Link, Occupant, occupant_of, owned_links, receipt_links
 from appx.paths import AppxPaths
 from appx.shims import (
-    Link,
     Observed,
-    Occupant,
     ShimPlan,
     apply_after_flip,
     apply_before_flip,
     compute_plan,
     conflict_error,
-    desired_links,
-    link_status,
-    occupant_of,
-    owned_links,
     plan_shims,
     remove_app_links,
     undo_before_flip,
 )
+from link_factories import make_generation, receipt_for
 
 # ---------------------------------------------------------------- pure planning, no filesystem
 
@@ -129,26 +127,14 @@ def test_conflict_error_hints_at_force_or_says_a_directory_stays(paths: AppxPath
 # ---------------------------------------------------------------- the filesystem
 
 
-def make_generation(paths: AppxPaths, app: str, *files: str) -> None:
-    """Create venvs/<app>/g1 holding `files` and point `current` at it (relative)."""
-    gen = paths.venvs / app / "g1"
-    for name in files:
-        (gen / name).parent.mkdir(parents=True, exist_ok=True)
-        (gen / name).write_text(f"{app}:{name}\n", encoding="utf-8")
-    gen.mkdir(parents=True, exist_ok=True)
-    (paths.venvs / app / "current").symlink_to("g1")
+GEN = "g2-0000beef"
 
 
 def links_for(
     paths: AppxPaths, app: str, *commands: str, suffix: str = "", man: tuple[str, ...] = ()
 ) -> list[Link]:
-    return desired_links(
-        paths,
-        app,
-        suffix,
-        [Command(name, "console", app.partition("+")[0]) for name in commands],
-        [ManPage(name.partition("/")[0], name.partition("/")[2], app) for name in man],
-    )
+    """The links install derives for an app: names exposed into a receipt, links from it."""
+    return receipt_links(paths, receipt_for(app, *commands, suffix=suffix, man=man))
 
 
 def install(
@@ -163,56 +149,9 @@ def install(
     result = plan_shims(
         paths, app, links_for(paths, app, *commands, suffix=suffix, man=man), force=force
     )
-    apply_before_flip(paths, result)
-    apply_after_flip(paths, app, result)
+    moved = apply_before_flip(paths, result, GEN)
+    apply_after_flip(paths, app, result, moved)
     return result
-
-
-def test_desired_links_suffix_commands_and_man_pages(paths: AppxPaths) -> None:
-    links = links_for(
-        paths, "pycowsay+-b", "pycowsay", suffix="-b", man=("man6/pycowsay.6", "man1/tool.1.gz")
-    )
-    app_root = f"{paths.home}/venvs/pycowsay+-b/current"
-    assert links == [
-        Link(paths.bin_dir / "pycowsay-b", f"{app_root}/bin/pycowsay"),
-        Link(paths.man_dir / "man1" / "tool-b.1.gz", f"{app_root}/share/man/man1/tool.1.gz"),
-        Link(paths.man_dir / "man6" / "pycowsay-b.6", f"{app_root}/share/man/man6/pycowsay.6"),
-    ]
-
-
-@pytest.mark.parametrize(("app", "suffix"), [("black", "/x"), ("../black", ""), ("black", "\n")])
-def test_desired_links_refuse_bad_names(paths: AppxPaths, app: str, suffix: str) -> None:
-    with pytest.raises(SpecError):
-        links_for(paths, app, "black", suffix=suffix)
-
-
-def test_occupant_of_tells_every_kind(paths: AppxPaths) -> None:
-    bin_dir = paths.bin_dir
-    bin_dir.mkdir()
-    (bin_dir / "file").write_text("x", encoding="utf-8")
-    (bin_dir / "dir").mkdir()
-    (bin_dir / "pipx").symlink_to("/root/.local/pipx/venvs/black/bin/black")
-    (bin_dir / "uv").symlink_to("/root/.local/share/uv/tools/black/bin/black")
-    (bin_dir / "other").symlink_to("/usr/bin/true")
-    (bin_dir / "ours").symlink_to(f"{paths.home}/venvs/black/current/bin/black")
-    (bin_dir / "trap").symlink_to(f"{paths.home}/venvs/black+-b/current/bin/black")
-    (bin_dir / "notcurrent").symlink_to(f"{paths.home}/venvs/black/g1/bin/black")
-
-    kinds = {name: occupant_of(paths, bin_dir / name) for name in os.listdir(bin_dir)}
-    kinds["free"] = occupant_of(paths, bin_dir / "free")
-
-    assert {name: (o.kind, o.app) for name, o in kinds.items()} == {
-        "file": ("file", None),
-        "dir": ("directory", None),
-        "pipx": ("pipx", None),
-        "uv": ("uv", None),
-        "other": ("symlink", None),
-        "ours": ("app", "black"),
-        "trap": ("app", "black+-b"),
-        "notcurrent": ("symlink", None),
-        "free": ("free", None),
-    }
-    assert kinds["pipx"].detail == "/root/.local/pipx/venvs/black/bin/black"
 
 
 def test_new_links_dangle_until_current_appears(paths: AppxPaths) -> None:
@@ -244,11 +183,11 @@ def test_a_foreign_file_is_never_touched_without_force(paths: AppxPaths) -> None
     result = plan_shims(paths, "black", links_for(paths, "black", "black", "blackd"), force=False)
 
     with pytest.raises(ShimConflictError, match="is taken by a file"):
-        apply_before_flip(paths, result)
+        apply_before_flip(paths, result, GEN)
 
     assert (paths.bin_dir / "black").read_text(encoding="utf-8") == "#!/bin/sh\necho mine\n"
-    assert not (paths.bin_dir / "blackd").exists()
-    assert not paths.displaced.exists()
+    assert not os.path.lexists(paths.bin_dir / "blackd")
+    assert not os.path.lexists(paths.displaced)
 
 
 def test_force_displaces_a_foreign_file_and_records_it(paths: AppxPaths) -> None:
@@ -258,7 +197,7 @@ def test_force_displaces_a_foreign_file_and_records_it(paths: AppxPaths) -> None
     result = plan_shims(paths, "black", links_for(paths, "black", "black", "blackd"), force=True)
     assert [link.path.name for link, _ in result.displace] == ["black", "blackd"]
 
-    moved = apply_before_flip(paths, result)
+    moved = apply_before_flip(paths, result, GEN)
 
     assert [m.original for m in moved] == [paths.bin_dir / "black", paths.bin_dir / "blackd"]
     assert all(m.moved_to.parent == paths.displaced for m in moved)
@@ -269,9 +208,9 @@ def test_force_displaces_a_foreign_file_and_records_it(paths: AppxPaths) -> None
         json.loads(line)
         for line in (paths.displaced / "index.jsonl").read_text(encoding="utf-8").splitlines()
     ]
-    assert [(r["original"], r["moved_to"], r["app"]) for r in records] == [
-        (str(m.original), str(m.moved_to), "black") for m in moved
-    ]
+    assert [
+        (r["event"], r["original"], r["moved_to"], r["app"], r["generation"]) for r in records
+    ] == [("displaced", str(m.original), str(m.moved_to), "black", GEN) for m in moved]
     assert records[1]["was"] == "a pipx link -> /root/.local/pipx/venvs/black/bin/blackd"
     assert occupant_of(paths, paths.bin_dir / "black") == Occupant(
         "app", "black", result.displace[0][0].target
@@ -283,7 +222,7 @@ def test_displacing_a_255_byte_name_keeps_a_valid_name(paths: AppxPaths) -> None
     paths.bin_dir.mkdir()
     (paths.bin_dir / name).write_text("long", encoding="utf-8")
     result = plan_shims(paths, "black", links_for(paths, "black", name), force=True)
-    [moved] = apply_before_flip(paths, result)
+    [moved] = apply_before_flip(paths, result, GEN)
     assert moved.moved_to.read_text(encoding="utf-8") == "long"
     assert len(moved.moved_to.name) <= 255
 
@@ -292,7 +231,7 @@ def test_force_never_moves_a_directory(paths: AppxPaths) -> None:
     (paths.bin_dir / "black").mkdir(parents=True)
     result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=True)
     with pytest.raises(ShimConflictError, match="taken by a directory"):
-        apply_before_flip(paths, result)
+        apply_before_flip(paths, result, GEN)
     assert (paths.bin_dir / "black").is_dir()
 
 
@@ -324,7 +263,7 @@ def test_a_dropped_link_is_removed_only_if_still_ours(paths: AppxPaths) -> None:
     install(paths, "black", "black", "blackd", "black-primer")
     result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=False)
     assert set(result.drop) == {paths.bin_dir / "blackd", paths.bin_dir / "black-primer"}
-    apply_before_flip(paths, result)
+    apply_before_flip(paths, result, GEN)
     # between plan and removal, someone else puts their own file at one dropped name
     (paths.bin_dir / "blackd").unlink()
     (paths.bin_dir / "blackd").write_text("someone else's", encoding="utf-8")
@@ -342,7 +281,7 @@ def test_a_file_appearing_after_the_plan_is_not_overwritten(paths: AppxPaths) ->
     (paths.bin_dir / "blackd").write_text("late", encoding="utf-8")
 
     with pytest.raises(ShimConflictError, match="blackd is taken by a file"):
-        apply_before_flip(paths, result)
+        apply_before_flip(paths, result, GEN)
 
     assert (paths.bin_dir / "blackd").read_text(encoding="utf-8") == "late"
     assert not os.path.lexists(paths.bin_dir / "black")  # rolled back
@@ -354,7 +293,7 @@ def test_a_failed_apply_removes_the_links_it_made(paths: AppxPaths) -> None:
     paths.man_dir.write_text("not a directory", encoding="utf-8")  # appears after the plan
 
     with pytest.raises(OSError):  # which OSError depends on the platform
-        apply_before_flip(paths, result)
+        apply_before_flip(paths, result, GEN)
 
     assert not os.path.lexists(paths.bin_dir / "black")
     assert paths.man_dir.read_text(encoding="utf-8") == "not a directory"
@@ -367,8 +306,7 @@ def test_a_file_in_place_of_the_man_dir_stops_the_plan(paths: AppxPaths) -> None
     with pytest.raises(EnvironmentSetupError, match="a file stands in its way"):
         plan_shims(paths, "black", links, force=True)
 
-    assert [s.state for s in link_status(paths, "black", links)] == ["missing", "blocked"]
-    assert not paths.bin_dir.exists()
+    assert not os.path.lexists(paths.bin_dir)
 
 
 def test_undo_before_flip_removes_created_links(paths: AppxPaths) -> None:
@@ -404,45 +342,94 @@ def test_owned_links_without_any_dirs_is_empty(paths: AppxPaths) -> None:
     assert remove_app_links(paths, "black") == []
 
 
-def test_link_status_reports_each_state(paths: AppxPaths) -> None:
-    links = links_for(paths, "black", "ok", "missing", "taken", "blocked", "dangling")
-    make_generation(paths, "black", "bin/ok")
-    paths.bin_dir.mkdir()
-    by_name = {link.path.name: link for link in links}
-    (paths.bin_dir / "ok").symlink_to(by_name["ok"].target)
-    (paths.bin_dir / "dangling").symlink_to(by_name["dangling"].target)
-    (paths.bin_dir / "taken").symlink_to(f"{paths.home}/venvs/black+-b/current/bin/taken")
-    (paths.bin_dir / "blocked").write_text("x", encoding="utf-8")
-
-    statuses = {status.link.path.name: status for status in link_status(paths, "black", links)}
-
-    assert {name: status.state for name, status in statuses.items()} == {
-        "ok": "ok",
-        "missing": "missing",
-        "taken": "taken",
-        "blocked": "blocked",
-        "dangling": "dangling",
-    }
-    assert statuses["taken"].occupant.app == "black+-b"
-    assert statuses["blocked"].occupant.describe() == "a file"
-
-
-def _cross_device(*_args: object) -> None:
+def _cross_device(*_args: object, **_kwargs: object) -> None:
     raise OSError(errno.EXDEV, "Invalid cross-device link")
 
 
-def test_displacing_across_filesystems_keeps_a_symlink_a_symlink(
-    paths: AppxPaths, monkeypatch: pytest.MonkeyPatch
+def test_committing_records_each_displaced_file_after_the_flip(paths: AppxPaths) -> None:
+    paths.bin_dir.mkdir()
+    (paths.bin_dir / "black").write_text("mine", encoding="utf-8")
+    install(paths, "black", "black", force=True)
+    events = (paths.displaced / "index.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [(json.loads(e)["event"], json.loads(e)["generation"]) for e in events] == [
+        ("displaced", GEN),
+        ("committed", GEN),
+    ]
+
+
+@pytest.fixture
+def no_rename(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Make every rename fail as across filesystems (EXDEV); return the renames tried.
+
+    Path.rename and shutil.move both call os.rename, so whatever still arrives was copied.
+    """
+    tried: list[object] = []
+
+    def cross_device(source: object, *_args: object, **_kwargs: object) -> None:
+        tried.append(source)
+        _cross_device()
+
+    monkeypatch.setattr(os, "rename", cross_device)
+    return tried
+
+
+def test_displacing_a_file_across_filesystems_copies_it_whole(
+    paths: AppxPaths, no_rename: list[object]
+) -> None:
+    paths.bin_dir.mkdir()
+    mine = paths.bin_dir / "black"
+    mine.write_bytes(b"#!/bin/sh\necho mine\n\x00\xff")
+    mine.chmod(0o751)
+    result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=True)
+
+    [moved] = apply_before_flip(paths, result, GEN)
+
+    assert no_rename == [mine, mine]  # appx's rename, then shutil.move's: both refused
+    assert moved.moved_to.read_bytes() == b"#!/bin/sh\necho mine\n\x00\xff"
+    assert moved.moved_to.stat().st_mode & 0o777 == 0o751
+    assert occupant_of(paths, mine).app == "black"
+
+
+def test_displacing_a_symlink_across_filesystems_keeps_it_a_symlink(
+    paths: AppxPaths, no_rename: list[object]
 ) -> None:
     paths.bin_dir.mkdir()
     (paths.bin_dir / "black").symlink_to("/usr/bin/black")
     result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=True)
-    monkeypatch.setattr(Path, "rename", _cross_device)
 
-    [moved] = apply_before_flip(paths, result)
+    [moved] = apply_before_flip(paths, result, GEN)
 
+    assert no_rename  # so the link was recreated from its text
     assert os.readlink(moved.moved_to) == "/usr/bin/black"
     assert occupant_of(paths, paths.bin_dir / "black").app == "black"
+
+
+def test_a_staged_link_left_by_a_killed_appx_is_swept(
+    paths: AppxPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(paths, "black+-b", "black")
+    result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    monkeypatch.setattr(os, "getpid", lambda: int(dead.stdout))  # this "appx" has since died
+
+    def killed(*_args: object) -> None:
+        raise SystemExit("killed between staging the link and renaming it")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "replace", killed)
+        patch.setattr(Path, "unlink", lambda *_a, **_k: None)  # a kill cleans nothing up
+        with pytest.raises(SystemExit):
+            apply_before_flip(paths, result, GEN)
+    assert [name.split("-")[0] for name in os.listdir(paths.tmp)] == ["link"]
+
+    store.sweep_tmp(paths)
+
+    assert os.listdir(paths.tmp) == []
 
 
 def test_taking_over_across_filesystems_still_ends_with_our_link(
@@ -452,7 +439,7 @@ def test_taking_over_across_filesystems_still_ends_with_our_link(
     result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=True)
     monkeypatch.setattr(Path, "replace", _cross_device)
 
-    apply_before_flip(paths, result)
+    apply_before_flip(paths, result, GEN)
 
     assert occupant_of(paths, paths.bin_dir / "black").app == "black"
     assert os.listdir(paths.tmp) == []  # the staged link was cleaned up
@@ -465,7 +452,7 @@ def test_a_take_over_stops_if_a_file_replaced_the_link(paths: AppxPaths) -> None
     (paths.bin_dir / "black").write_text("late", encoding="utf-8")
 
     with pytest.raises(ShimConflictError, match="taken by a file"):
-        apply_before_flip(paths, result)
+        apply_before_flip(paths, result, GEN)
 
     assert (paths.bin_dir / "black").read_text(encoding="utf-8") == "late"
 
@@ -474,7 +461,7 @@ def test_undo_before_flip_puts_displaced_files_back(paths: AppxPaths) -> None:
     paths.bin_dir.mkdir()
     (paths.bin_dir / "black").write_text("mine", encoding="utf-8")
     result = plan_shims(paths, "black", links_for(paths, "black", "black"), force=True)
-    moved = apply_before_flip(paths, result)
+    moved = apply_before_flip(paths, result, GEN)
 
     undo_before_flip(paths, result, moved)  # as if the flip had failed
 
@@ -491,6 +478,6 @@ def test_a_failed_apply_puts_displaced_files_back(paths: AppxPaths) -> None:
     paths.man_dir.write_text("not a directory", encoding="utf-8")  # appears after the plan
 
     with pytest.raises(OSError):  # which OSError depends on the platform
-        apply_before_flip(paths, result)
+        apply_before_flip(paths, result, GEN)
 
     assert (paths.bin_dir / "black").read_text(encoding="utf-8") == "mine"

@@ -18,8 +18,9 @@ from appx.backends.base import Backend, IndexOptions, VenvLayout
 from appx.credentials import redact
 from appx.errors import InstallerError, NoCommandsError
 from appx.faults import checkpoint
-from appx.inspect import DistInfo, Exposed, installed_distributions, read_exposed, validate_name
+from appx.inspect import DistInfo, Exposed, installed_distributions, read_exposed
 from appx.interpreters import Interpreter
+from appx.links import exposed_man_name, exposed_name
 from appx.output import Reporter
 from appx.receipt import (
     ExposedCommand,
@@ -132,13 +133,11 @@ def make_receipt(
     """What the receipt of a finished build says (pure)."""
     suffix = request.suffix
     commands = tuple(
-        ExposedCommand(
-            c.name, validate_name(c.name + suffix, "command name"), c.kind, c.distribution
-        )
+        ExposedCommand(c.name, exposed_name(c.name, suffix), c.kind, c.distribution)
         for c in exposed.commands
     )
     man_pages = tuple(
-        ExposedManPage(m.section, m.name, _suffixed(m.split_name(), suffix), m.distribution)
+        ExposedManPage(m.section, m.name, exposed_man_name(m.name, suffix), m.distribution)
         for m in exposed.man_pages
     )
     index_url, pip_args = request.index.redacted()
@@ -165,8 +164,3 @@ def make_receipt(
         appx_version=__version__,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-
-
-def _suffixed(stem_and_ext: tuple[str, str], suffix: str) -> str:
-    stem, ext = stem_and_ext
-    return validate_name(f"{stem}{suffix}.{ext}", "man page name")

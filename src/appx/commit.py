@@ -8,12 +8,14 @@ signal only cuts the remaining clean-up short.
 from __future__ import annotations
 
 from appx import shims, store
+from appx.displaced import DisplacedFile
 from appx.faults import checkpoint
+from appx.links import receipt_links
 from appx.locks import bin_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.receipt import Receipt
-from appx.reconcile import receipt_links, reconcile_links
+from appx.reconcile import reconcile_links
 
 
 def expose_and_flip(
@@ -23,7 +25,7 @@ def expose_and_flip(
     reporter: Reporter,
     *,
     force: bool,
-) -> list[shims.DisplacedFile]:
+) -> list[DisplacedFile]:
     """Plan and create the app's links, then make `generation` current."""
     with bin_lock(paths, reporter.warn):
         reconcile_links(paths)
@@ -31,7 +33,7 @@ def expose_and_flip(
         plan = shims.plan_shims(paths, receipt.app, desired, force=force)
         if plan.conflicts:
             raise shims.conflict_error(plan, paths)
-        displaced = shims.apply_before_flip(paths, plan)
+        displaced = shims.apply_before_flip(paths, plan, generation.name)
         checkpoint("after-links")
         try:
             store.flip(paths, generation)
@@ -41,5 +43,5 @@ def expose_and_flip(
             raise
         checkpoint("after-flip")
         store.finish_generation(generation)
-        shims.apply_after_flip(paths, receipt.app, plan)
+        shims.apply_after_flip(paths, receipt.app, plan, displaced)
     return displaced

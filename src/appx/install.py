@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from appx import shims, store
+from appx import store
 from appx.backends import get_backend
 from appx.backends.base import Backend, IndexOptions
 from appx.build import BuildContext, BuildRequest, build_generation
@@ -19,12 +19,14 @@ from appx.errors import AppxError, InterruptedByUser, from_exception
 from appx.faults import checkpoint
 from appx.inspect import validate_name
 from appx.interpreters import Interpreter, find_python
+from appx.links import receipt_links
+from appx.linkstate import link_status
 from appx.listing import app_problems
 from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
-from appx.reconcile import path_warnings, receipt_links, reconcile_links
+from appx.reconcile import path_warnings, reconcile_links
 from appx.specs import AppSpec, app_name, parse_spec, validate_suffix
 
 Status = Literal["installed", "reinstalled", "already-installed", "failed"]
@@ -221,9 +223,9 @@ def _mend_links(ctx: _Context, receipt: Receipt) -> list[str]:
     """Recreate the app's missing links where their names are free; return the paths mended."""
     links = receipt_links(ctx.paths, receipt)
     with bin_lock(ctx.paths, ctx.reporter.warn):
-        before = shims.link_status(ctx.paths, receipt.app, links)
+        before = link_status(ctx.paths, receipt.app, links)
         reconcile_links(ctx.paths)
-        after = shims.link_status(ctx.paths, receipt.app, links)
+        after = link_status(ctx.paths, receipt.app, links)
     return [
         str(new.link.path)
         for old, new in zip(before, after, strict=True)

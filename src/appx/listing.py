@@ -6,11 +6,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from appx import shims, store
+from appx import displaced, store
 from appx.errors import ReceiptError
+from appx.links import receipt_links
+from appx.linkstate import link_status, orphan_links, stray_links
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
-from appx.reconcile import orphan_links, receipt_links, stray_links
 
 LIST_SCHEMA = 1
 
@@ -36,6 +37,7 @@ class AppStatus:
 class Listing:
     apps: tuple[AppStatus, ...]
     orphans: tuple[str, ...] = field(default=())
+    displaced: tuple[str, ...] = ()  # files an interrupted --force left aside
 
 
 def list_apps(paths: AppxPaths) -> Listing:
@@ -43,7 +45,8 @@ def list_apps(paths: AppxPaths) -> Listing:
     orphans = tuple(
         f"{path} belongs to {app}, which is not installed" for path, app in orphan_links(paths)
     )
-    return Listing(apps, orphans)
+    stranded = tuple(s.describe() for s in displaced.stranded(paths))
+    return Listing(apps, orphans, stranded)
 
 
 def _status(paths: AppxPaths, app: str) -> AppStatus:
@@ -51,9 +54,9 @@ def _status(paths: AppxPaths, app: str) -> AppStatus:
     assert current is not None  # noqa: S101 -- installed_apps lists only apps with a current
     try:
         receipt = load_receipt(current.path)
+        statuses = exposed_statuses(paths, receipt)  # refuses names that would leave the bin dir
     except ReceiptError as error:
         return AppStatus(app, None, problems=(error.message,))
-    statuses = exposed_statuses(paths, receipt)
     count = len(receipt.commands)
     return AppStatus(
         app,
@@ -74,7 +77,7 @@ def exposed_statuses(paths: AppxPaths, receipt: Receipt) -> list[ExposedStatus]:
             s.state,
             s.occupant.describe() if s.state in {"taken", "blocked"} else "",
         )
-        for link, s in zip(links, shims.link_status(paths, receipt.app, links), strict=True)
+        for link, s in zip(links, link_status(paths, receipt.app, links), strict=True)
     ]
 
 
@@ -119,7 +122,12 @@ def listing_json(listing: Listing) -> dict[str, Any]:
                 "problems": list(status.problems),
             }
         )
-    return {"schema": LIST_SCHEMA, "apps": apps, "orphan_links": list(listing.orphans)}
+    return {
+        "schema": LIST_SCHEMA,
+        "apps": apps,
+        "orphan_links": list(listing.orphans),
+        "displaced_files": list(listing.displaced),
+    }
 
 
 def _exposed_json(status: ExposedStatus) -> dict[str, str]:

@@ -1,90 +1,60 @@
-"""Links derived from receipts: find orphans, mend what a crash left, warn about PATH."""
+"""Mend what an interrupted change left in the bin and man dirs, and warn about PATH.
+
+Links are derived from receipts: under the bin lock, every install and uninstall
+drops links of apps that are not installed and links an app's current receipt
+does not list, settles displaced files whose change never committed, and
+recreates missing links where the name is free.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from appx import shims, store
+from appx import displaced, store
 from appx.errors import ReceiptError
+from appx.links import occupant_of, receipt_links
+from appx.linkstate import orphan_links, stray_links
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
 
-
-def receipt_links(paths: AppxPaths, receipt: Receipt) -> list[shims.Link]:
-    """The links an app's receipt calls for: its commands first, then its man pages."""
-    prefix = shims.app_prefix(paths, receipt.app)
-    links = [
-        shims.Link(paths.bin_dir / c.exposed_as, f"{prefix}bin/{c.name}") for c in receipt.commands
-    ]
-    links += [
-        shims.Link(
-            paths.man_dir / m.section / m.exposed_as, f"{prefix}share/man/{m.section}/{m.name}"
-        )
-        for m in receipt.man_pages
-    ]
-    return links
-
-
-def _candidate_links(paths: AppxPaths) -> Iterator[Path]:
-    dirs = [paths.bin_dir]
-    with contextlib.suppress(OSError):
-        dirs += [paths.man_dir / d for d in os.listdir(paths.man_dir) if d.startswith("man")]
-    for directory in dirs:
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_symlink():
-                yield Path(entry.path)
-
-
-def orphan_links(paths: AppxPaths) -> list[tuple[Path, str]]:
-    """Links owned by an app that is not installed (a crash or a foreign delete left them)."""
-    orphans = []
-    installed: dict[str, bool] = {}
-    for path in _candidate_links(paths):
-        with contextlib.suppress(OSError):
-            app = shims.owner_of(paths, os.readlink(path))
-            if app is None:
-                continue
-            if app not in installed:
-                installed[app] = store.read_current(paths, app) is not None
-            if not installed[app]:
-                orphans.append((path, app))
-    return orphans
-
-
-def stray_links(paths: AppxPaths, receipt: Receipt) -> list[Path]:
-    """Links an installed app owns that its current receipt does not call for.
-
-    A change killed between creating its links and flipping leaves the new
-    generation's extra commands behind; one killed between the flip and the
-    clean-up leaves the commands the new generation dropped.
-    """
-    wanted = {link.path for link in receipt_links(paths, receipt)}
-    return [path for path in shims.owned_links(paths, receipt.app) if path not in wanted]
+# The startup files userpath writes a PATH line into, by shell (relative to HOME).
+_STARTUP_FILES = (
+    ".profile",
+    ".bash_profile",
+    ".bashrc",
+    ".zshrc",
+    ".zprofile",
+    ".config/fish/config.fish",
+    ".xonshrc",
+)
 
 
 def reconcile_links(paths: AppxPaths) -> None:
-    """Mend links (caller holds the bin lock): drop orphans and strays, recreate missing ones.
+    """Mend links and displaced files (caller holds the bin lock).
 
     Under the bin lock no other appx is between creating links and flipping, so a
     link owned by an app without a current generation, or one its current receipt
-    does not list, is always left over from an interrupted change.
+    does not list, is always left over from an interrupted change; so is a
+    displacement recorded for a generation that is neither current nor previous.
+    The order matters: a stray link is dropped before the file it displaced goes
+    back, and that file goes back before a missing link is recreated in its place.
     """
     for path, _app in orphan_links(paths):
         with contextlib.suppress(OSError):
             path.unlink()
-    for receipt in _current_receipts(paths):
+    receipts = list(_current_receipts(paths))
+    for receipt in receipts:
         for path in stray_links(paths, receipt):
             with contextlib.suppress(OSError):
                 path.unlink()
+    displaced.settle(paths)
+    for receipt in receipts:
         for link in receipt_links(paths, receipt):
-            if shims.occupant_of(paths, link.path).kind == "free":
+            if occupant_of(paths, link.path).kind == "free":
                 link.path.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileExistsError):
                     os.symlink(link.target, link.path)
@@ -95,20 +65,33 @@ def _current_receipts(paths: AppxPaths) -> Iterator[Receipt]:
         current = store.read_current(paths, app)
         if current is None:  # pragma: no cover -- uninstalled between the two reads
             continue
-        with contextlib.suppress(ReceiptError):
-            yield load_receipt(current.path)
+        try:
+            receipt = load_receipt(current.path)
+            receipt_links(paths, receipt)  # a receipt naming a bad path is corrupt: skip it
+        except ReceiptError:
+            continue
+        yield receipt
 
 
 def path_warnings(
     paths: AppxPaths, commands: Iterable[str], environ: Mapping[str, str]
 ) -> list[str]:
-    """Warn when the bin dir is not on PATH, or a command is shadowed by one found earlier."""
+    """Warn when the bin dir is not on PATH, or a command is shadowed by one found earlier.
+
+    When a shell startup file already names the bin dir (`appx ensurepath` ran),
+    only a new shell is missing, and the warning says so.
+    """
     entries = [Path(p) for p in environ.get("PATH", "").split(os.pathsep) if p]
     commands = list(commands)
     if not commands:
         return []
     position = next((i for i, p in enumerate(entries) if _same_dir(p, paths.bin_dir)), None)
     if position is None:
+        if _in_startup_files(paths.bin_dir, environ):
+            return [
+                f"{paths.bin_dir} is not on PATH in this shell, so the new commands cannot be"
+                " run by name yet; your shell's startup files add it: open a new shell"
+            ]
         return [
             f"{paths.bin_dir} is not on PATH, so the new commands cannot be run by name; "
             "run 'appx ensurepath' to add it (then open a new shell)"
@@ -121,6 +104,35 @@ def path_warnings(
                 warnings.append(f"{command} is shadowed by {candidate}, which comes first on PATH")
                 break
     return warnings
+
+
+def _in_startup_files(bin_dir: Path, environ: Mapping[str, str]) -> bool:
+    """Whether a shell startup file in HOME already names `bin_dir` (read, never run)."""
+    home = environ.get("HOME")
+    if not home:
+        return False
+    spellings = [str(bin_dir)]
+    with contextlib.suppress(ValueError):  # bin dir outside HOME: only the absolute spelling
+        relative = bin_dir.relative_to(home).as_posix()
+        spellings += [f"~/{relative}", f"$HOME/{relative}", f"${{HOME}}/{relative}"]
+    # a whole PATH entry, as userpath writes it (`export PATH="$PATH:/x"`, `set PATH /x $PATH`,
+    # `$PATH.append('/x')`), on a line that is not a comment: "/x" must not match "/x2"
+    entry = re.compile(
+        r"^[^#\n]*?(?:^|[:\"'\s=])(?:" + "|".join(map(re.escape, spellings)) + r")/?(?=$|[:\"'\s])",
+        re.MULTILINE,
+    )
+    zdotdir = environ.get("ZDOTDIR")
+    files = [Path(home, name) for name in _STARTUP_FILES]
+    if zdotdir:
+        files += [Path(zdotdir, ".zshrc"), Path(zdotdir, ".zprofile")]
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if entry.search(text):
+            return True
+    return False
 
 
 def _same_dir(a: Path, b: Path) -> bool:

@@ -88,8 +88,8 @@ def render_list(console: Console, listing: Listing, *, short: bool) -> None:
             for problem in status.problems:
                 console.result(f"  problem: {problem}")
     if not short:
-        for orphan in listing.orphans:
-            console.result(f"problem: {orphan}")
+        for problem in (*listing.orphans, *listing.displaced):
+            console.result(f"problem: {problem}")
 
 
 def render_ensurepath(console: Console, result: EnsurePathResult) -> None:

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from appx import shims, store
+from appx import displaced, shims, store
 from appx.errors import AppxError, EnvironmentSetupError, NotInstalledError, from_exception
 from appx.faults import checkpoint
 from appx.inspect import validate_name
+from appx.links import owned_links
 from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
@@ -65,6 +66,7 @@ def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallR
         installed = store.read_current(paths, app) is not None
         _check_removable(paths, app)
         with reporter.step(f"Uninstalling {app}"):
+            displaced.settle(paths)  # while its generations are still there to say what committed
             detached = store.detach_app(paths, app)
             checkpoint("after-detach")
             removed = shims.remove_app_links(paths, app)
@@ -88,7 +90,7 @@ def _check_removable(paths: AppxPaths, app: str) -> None:
     """
     if not paths.app_dir(app).exists():
         return
-    dirs = {paths.venvs} | {link.parent for link in shims.owned_links(paths, app)}
+    dirs = {paths.venvs} | {link.parent for link in owned_links(paths, app)}
     for directory in sorted(dirs):
         if not os.access(directory, os.W_OK | os.X_OK):
             raise EnvironmentSetupError(
