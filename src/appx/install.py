@@ -86,6 +86,7 @@ def install_apps(
     environ: Mapping[str, str],
 ) -> list[InstallResult]:
     """Install each spec on its own; a failure is recorded in its result, not raised."""
+    paths.check_usable(write=True)
     if options.suffix:
         validate_suffix(options.suffix)
     with reporter.step("Finding Python"):
