@@ -279,3 +279,13 @@ def test_the_shells_get_no_variable_that_makes_them_source_other_files(
     assert result.files == (str(home / ".profile"),)
     assert (home / "seen").read_text() == "BASH_ENV= ENV=\n"
     assert not os.path.lexists(tmp_path / "was-sourced")
+
+
+def test_environment_says_whether_the_directories_are_usable(tmp_path: Path) -> None:
+    paths = _paths(tmp_path)
+    settings = {s.name: s for s in describe_environment(paths, {})}
+    assert settings["directories usable"].value == "yes"
+    paths.home.write_text("")
+    settings = {s.name: s for s in describe_environment(paths, {})}
+    assert settings["directories usable"].value == f"no: APPX_HOME {paths.home} is not a directory"
+    assert settings["logs"].value == str(paths.home / "logs")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from appx.errors import EnvironmentSetupError
-from appx.paths import AppxPaths
+from appx.paths import HOME_SUBDIRS, AppxPaths
 from appx.shellpath import SHELLS
 
 
@@ -48,7 +48,10 @@ _SHELL_INERT = frozenset("/._-+@,=%~")
 
 
 def describe_environment(paths: AppxPaths, environ: Mapping[str, str]) -> list[Setting]:
-    """Every path and variable appx uses and where each value came from (reads nothing else)."""
+    """Every path and variable appx uses, where each value came from, and whether it is usable.
+
+    Reads only: a few stats, no process, nothing created.
+    """
     settings = [
         Setting("APPX_HOME", str(paths.home), paths.sources.get("APPX_HOME", "default")),
         Setting("APPX_BIN_DIR", str(paths.bin_dir), paths.sources.get("APPX_BIN_DIR", "default")),
@@ -62,17 +65,17 @@ def describe_environment(paths: AppxPaths, environ: Mapping[str, str]) -> list[S
             paths.sources.get("APPX_DEFAULT_PYTHON", "default"),
         ),
     ]
-    for name, value in (
-        ("venvs", paths.venvs),
-        ("shared", paths.shared),
-        ("locks", paths.locks),
-        ("logs", paths.logs),
-        ("displaced", paths.displaced),
-        ("tmp", paths.tmp),
-    ):
-        settings.append(Setting(name, str(value), "derived from APPX_HOME"))
+    for name in HOME_SUBDIRS:
+        settings.append(Setting(name, str(paths.home / name), "derived from APPX_HOME"))
     found = on_path(str(paths.bin_dir), environ.get("PATH", ""))
     settings.append(Setting("bin dir on PATH", "yes" if found else "no", "PATH"))
+    try:
+        paths.check_usable(write=True)
+    except EnvironmentSetupError as error:
+        usable = f"no: {error.message}"
+    else:
+        usable = "yes"
+    settings.append(Setting("directories usable", usable, "checked for install and uninstall"))
     return settings
 
 

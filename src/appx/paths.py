@@ -13,6 +13,8 @@ from platformdirs.unix import Unix
 from appx.errors import EnvironmentSetupError
 
 ENV_VARS = ("APPX_HOME", "APPX_BIN_DIR", "APPX_MAN_DIR", "APPX_CACHE_DIR", "APPX_DEFAULT_PYTHON")
+# The directories appx keeps under APPX_HOME (one property each below).
+HOME_SUBDIRS = ("venvs", "shared", "locks", "displaced", "logs", "tmp")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class AppxPaths:
             ("APPX_MAN_DIR", self.man_dir),
         ):
             _check_directory(label, path, write=write)
-        for name in _HOME_SUBDIRS:
+        for name in HOME_SUBDIRS:
             _check_directory(f"APPX_HOME/{name}", self.home / name, write=write, create=False)
 
     @classmethod
@@ -102,10 +104,6 @@ class AppxPaths:
                 "script shebangs cannot hold a space, tab or newline; choose another path",
             )
         return cls(home, bin_dir, man_dir, cache_dir, default_python, sources)
-
-
-# The directories appx keeps under APPX_HOME (see the properties above).
-_HOME_SUBDIRS = ("venvs", "shared", "locks", "displaced", "logs", "tmp")
 
 
 def _check_directory(label: str, path: Path, *, write: bool, create: bool = True) -> None:

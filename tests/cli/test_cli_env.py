@@ -117,6 +117,15 @@ def test_list_still_works_with_a_read_only_home(
     assert "cowsay-lite 2.0" in result.stdout
 
 
+def test_environment_reports_an_unusable_home_instead_of_failing(
+    run_appx: RunAppx, appx_env: Env
+) -> None:
+    appx_env.appx_home.write_text("")
+    result = run_appx("environment")
+    assert result.code == 0, result
+    assert f"no: APPX_HOME {appx_env.appx_home} is not a directory" in result.stdout
+
+
 # --- ensurepath -----------------------------------------------------------------------------------
 
 
