@@ -289,3 +289,11 @@ def test_environment_says_whether_the_directories_are_usable(tmp_path: Path) -> 
     settings = {s.name: s for s in describe_environment(paths, {})}
     assert settings["directories usable"].value == f"no: APPX_HOME {paths.home} is not a directory"
     assert settings["logs"].value == str(paths.home / "logs")
+
+
+def test_a_child_that_fails_is_a_clear_error(tmp_path: Path, home: Path) -> None:
+    with pytest.raises(EnvironmentSetupError) as info:
+        ensure_path(_paths(tmp_path), environ=_environ(PATH="/usr/bin:/bin"), shells=["tcsh"])
+    assert info.value.message.startswith("could not run userpath to edit your shell's startup")
+    assert "KeyError" in info.value.message
+    assert list(home.iterdir()) == []

@@ -107,6 +107,7 @@ def ensure_path(
             "time_limit": time_limit,
         },
         env,
+        time_limit,
     )
     files = tuple(report["changed"])
     done = f" (it changed {', '.join(files)})" if files else ""
@@ -193,7 +194,9 @@ def _process_name(pid: int) -> str:
         return ""
 
 
-def _run_child(request: dict[str, object], environ: Mapping[str, str]) -> dict[str, Any]:
+def _run_child(
+    request: dict[str, Any], environ: Mapping[str, str], time_limit: float
+) -> dict[str, Any]:
     """Run appx.shellpath in a child of its own session and return its report."""
     # Imported here, not on the import path of `appx environment`.
     from appx.proc import capture, clean_env, kill_group
@@ -205,8 +208,7 @@ def _run_child(request: dict[str, object], environ: Mapping[str, str]) -> dict[s
     # (-I ignores PYTHONPATH, which clean_env drops anyway).
     roots = dict.fromkeys(str(_import_root(name)) for name in ("appx", "userpath"))
     argv = [sys.executable, "-I", "-c", _CHILD_BOOT, json.dumps(request), *roots]
-    limit = float(request["time_limit"])  # type: ignore[arg-type]
-    done = capture(argv, env=env, timeout=limit + _CHILD_GRACE)
+    done = capture(argv, env=env, timeout=time_limit + _CHILD_GRACE)
     for line in reversed(done.stdout.splitlines()):
         with contextlib.suppress(ValueError):
             report = json.loads(line)
