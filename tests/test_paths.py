@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import factories
 from appx.errors import EnvironmentSetupError
 from appx.paths import ENV_VARS, AppxPaths
 
@@ -143,3 +146,186 @@ def test_derived_directories_live_under_home(tmp_path: Path) -> None:
     assert paths.tmp == home / "tmp"
     assert paths.app_dir("black+-b") == home / "venvs" / "black+-b"
     assert not os.path.exists(home)
+
+
+# --- check_usable: the preflight every command runs before it creates anything -----------------
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """An empty directory of this test's own (the hermetic fixture fills tmp_path)."""
+    path = tmp_path / "root"
+    path.mkdir()
+    return path
+
+
+def _paths_under(root: Path) -> AppxPaths:
+    return AppxPaths(
+        home=root / "home", bin_dir=root / "bin", man_dir=root / "man", cache_dir=root / "cache"
+    )
+
+
+def _refusal(paths: AppxPaths, *, write: bool) -> EnvironmentSetupError:
+    with pytest.raises(EnvironmentSetupError) as info:
+        paths.check_usable(write=write)
+    assert info.value.exit_code == 11
+    return info.value
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_missing_directories_under_a_usable_parent_are_fine_and_stay_missing(
+    root: Path, write: bool
+) -> None:
+    paths = _paths_under(root / "deep" / "er")
+    paths.check_usable(write=write)
+    assert _all_files(root) == []
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_existing_directories_are_fine(root: Path, write: bool) -> None:
+    paths = _paths_under(root)
+    for directory in (paths.home, paths.bin_dir, paths.man_dir, paths.venvs, paths.tmp):
+        directory.mkdir(parents=True)
+    paths.check_usable(write=write)
+
+
+def test_symlinks_to_directories_are_fine(root: Path) -> None:
+    paths = _paths_under(root)
+    (root / "real-bin").mkdir()
+    paths.bin_dir.symlink_to(root / "real-bin")
+    paths.check_usable(write=True)
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_a_home_that_is_a_file_is_refused_naming_it(root: Path, write: bool) -> None:
+    paths = _paths_under(root)
+    paths.home.write_text("not a directory")
+    error = _refusal(paths, write=write)
+    assert error.message == f"APPX_HOME {paths.home} is not a directory"
+    assert "APPX_HOME" in error.hint
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_a_file_among_the_parents_of_home_is_refused_naming_it(root: Path, write: bool) -> None:
+    (root / "a-file").write_text("")
+    paths = AppxPaths(
+        home=root / "a-file" / "x" / "appx",
+        bin_dir=root / "bin",
+        man_dir=root / "man",
+        cache_dir=root / "cache",
+    )
+    error = _refusal(paths, write=write)
+    assert error.message == (
+        f"APPX_HOME ({paths.home}) cannot be created: {root / 'a-file'} is not a directory"
+    )
+
+
+@pytest.mark.parametrize("var", ["APPX_BIN_DIR", "APPX_MAN_DIR"])
+@pytest.mark.parametrize("write", [True, False])
+def test_a_dangling_symlink_as_bin_or_man_dir_is_refused_naming_it(
+    root: Path, var: str, write: bool
+) -> None:
+    paths = _paths_under(root)
+    link = paths.bin_dir if var == "APPX_BIN_DIR" else paths.man_dir
+    link.symlink_to(root / "nowhere")
+    error = _refusal(paths, write=write)
+    assert error.message == f"{var} {link} is a dangling symlink (to {root / 'nowhere'})"
+    assert not os.path.lexists(root / "nowhere"), "the check creates nothing"
+
+
+@pytest.mark.parametrize("var", ["APPX_BIN_DIR", "APPX_MAN_DIR"])
+def test_a_file_as_bin_or_man_dir_is_refused_naming_it(root: Path, var: str) -> None:
+    paths = _paths_under(root)
+    file = paths.bin_dir if var == "APPX_BIN_DIR" else paths.man_dir
+    file.write_text("")
+    assert _refusal(paths, write=True).message == f"{var} {file} is not a directory"
+
+
+def test_a_dangling_symlink_above_the_bin_dir_is_refused(root: Path) -> None:
+    (root / "local").symlink_to(root / "gone")
+    paths = AppxPaths(
+        home=root / "home",
+        bin_dir=root / "local" / "bin",
+        man_dir=root / "man",
+        cache_dir=root / "cache",
+    )
+    error = _refusal(paths, write=True)
+    assert error.message.startswith(f"APPX_BIN_DIR ({paths.bin_dir}) cannot be created:")
+    assert f"{root / 'local'} is a dangling symlink" in error.message
+
+
+@pytest.mark.parametrize("name", ["venvs", "locks", "tmp", "logs", "shared", "displaced"])
+def test_a_file_in_place_of_a_directory_inside_home_is_refused(root: Path, name: str) -> None:
+    paths = _paths_under(root)
+    paths.home.mkdir()
+    (paths.home / name).write_text("")
+    error = _refusal(paths, write=False)
+    assert error.message == f"APPX_HOME/{name} {paths.home / name} is not a directory"
+
+
+def test_a_symlink_loop_is_refused(root: Path) -> None:
+    paths = _paths_under(root)
+    paths.bin_dir.symlink_to(paths.bin_dir)
+    error = _refusal(paths, write=False)
+    assert str(paths.bin_dir) in error.message
+
+
+# Read-only directories: root ignores permission bits, so these run in a child process that
+# obeys them (capsh drops root's overriding capabilities).
+CHECK = """
+import sys
+from pathlib import Path
+from appx.errors import EnvironmentSetupError
+from appx.paths import AppxPaths
+root = Path(sys.argv[1])
+paths = AppxPaths(home=root / "home", bin_dir=root / "bin", man_dir=root / "man",
+                  cache_dir=root / "cache")
+try:
+    paths.check_usable(write=sys.argv[2] == "write")
+except EnvironmentSetupError as error:
+    print(error.message)
+else:
+    print("usable")
+"""
+
+
+def _check_bound_by_permissions(root: Path, mode: str) -> str:
+    argv = factories.bound_by_permissions([sys.executable, "-c", CHECK, str(root), mode])
+    if argv is None:
+        pytest.skip("running as root without capsh: permission bits cannot be made to bind")
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("which", ["home", "bin", "man"])
+def test_a_read_only_directory_is_refused_for_writing_only(root: Path, which: str) -> None:
+    for name in ("home", "bin", "man"):
+        (root / name).mkdir()
+    (root / which).chmod(0o555)
+    var = {"home": "APPX_HOME", "bin": "APPX_BIN_DIR", "man": "APPX_MAN_DIR"}[which]
+    assert _check_bound_by_permissions(root, "write") == f"{var} {root / which} is read-only"
+    assert _check_bound_by_permissions(root, "read") == "usable"
+
+
+def test_a_home_that_cannot_be_created_is_refused_naming_the_read_only_parent(
+    root: Path,
+) -> None:
+    root.chmod(0o555)
+    try:
+        message = _check_bound_by_permissions(root, "write")
+        assert message == f"APPX_HOME ({root / 'home'}) cannot be created: {root} is read-only"
+        assert _check_bound_by_permissions(root, "read") == "usable"
+    finally:
+        root.chmod(0o755)
+
+
+def test_an_unreadable_home_is_refused_even_for_reading(root: Path) -> None:
+    (root / "home").mkdir(mode=0o000)
+    (root / "bin").mkdir()
+    (root / "man").mkdir()
+    try:
+        assert _check_bound_by_permissions(root, "read") == (
+            f"APPX_HOME {root / 'home'} cannot be read"
+        )
+    finally:
+        (root / "home").chmod(0o755)

@@ -90,6 +90,7 @@ def install_apps(
     ``backend`` and ``interpreter`` default to the configured backend and the
     Python that ``options.python`` names; tests pass their own.
     """
+    paths.check_usable(write=True)
     if options.suffix:
         validate_suffix(options.suffix)
     if interpreter is None:

@@ -41,6 +41,7 @@ class Listing:
 
 
 def list_apps(paths: AppxPaths) -> Listing:
+    paths.check_usable(write=False)
     apps = tuple(_status(paths, app) for app in store.installed_apps(paths))
     orphans = tuple(
         f"{path} belongs to {app}, which is not installed" for path, app in orphan_links(paths)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,8 @@ from platformdirs.unix import Unix
 from appx.errors import EnvironmentSetupError
 
 ENV_VARS = ("APPX_HOME", "APPX_BIN_DIR", "APPX_MAN_DIR", "APPX_CACHE_DIR", "APPX_DEFAULT_PYTHON")
+# The directories appx keeps under APPX_HOME (one property each below).
+HOME_SUBDIRS = ("venvs", "shared", "locks", "displaced", "logs", "tmp")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,22 @@ class AppxPaths:
     def app_dir(self, app: str) -> Path:
         return self.venvs / app
 
+    def check_usable(self, *, write: bool) -> None:
+        """Raise EnvironmentSetupError naming the first of appx's directories it cannot use.
+
+        Reads only (a few stats): a command calls this before it creates or starts
+        anything, so an unusable directory is one clear error (exit 11) and never a
+        half-done change. ``write`` also requires that appx can create entries there.
+        """
+        for label, path in (
+            ("APPX_HOME", self.home),
+            ("APPX_BIN_DIR", self.bin_dir),
+            ("APPX_MAN_DIR", self.man_dir),
+        ):
+            _check_directory(label, path, write=write)
+        for name in HOME_SUBDIRS:
+            _check_directory(f"APPX_HOME/{name}", self.home / name, write=write, create=False)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppxPaths:
         """Read APPX_* variables, falling back to XDG base directories (nothing is created).
@@ -85,6 +104,58 @@ class AppxPaths:
                 "script shebangs cannot hold a space, tab or newline; choose another path",
             )
         return cls(home, bin_dir, man_dir, cache_dir, default_python, sources)
+
+
+def _check_directory(label: str, path: Path, *, write: bool, create: bool = True) -> None:
+    """Refuse ``path`` unless it is (or, if ``create``, can become) a directory appx can use."""
+    existing = path
+    while _lstat(label, existing) is None:
+        if not create or existing.parent == existing:
+            return
+        existing = existing.parent
+    what = label if existing == path else f"{label} ({path}) cannot be created:"
+    target = _stat(label, existing)
+    if target is None:
+        raise EnvironmentSetupError(
+            f"{what} {existing} is a dangling symlink (to {os.readlink(existing)})",
+            f"create the directory it points to, remove the link, or set {_variable(label)}",
+        )
+    if not stat.S_ISDIR(target.st_mode):
+        raise EnvironmentSetupError(
+            f"{what} {existing} is not a directory",
+            f"move the file away, or set {_variable(label)} to a directory",
+        )
+    if not os.access(existing, os.R_OK | os.X_OK):
+        raise EnvironmentSetupError(
+            f"{what} {existing} cannot be read",
+            f"fix its permissions, or set {_variable(label)} to a directory you own",
+        )
+    if write and not os.access(existing, os.W_OK):
+        raise EnvironmentSetupError(
+            f"{what} {existing} is read-only",
+            f"make it writable, or set {_variable(label)} to a directory you own",
+        )
+
+
+def _lstat(label: str, path: Path) -> os.stat_result | None:
+    """What is at ``path`` itself (a symlink too), or None; an unreadable parent is an error."""
+    return _stat(label, path, follow=False)
+
+
+def _stat(label: str, path: Path, *, follow: bool = True) -> os.stat_result | None:
+    try:
+        return os.stat(path, follow_symlinks=follow)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # the caller walks up to the parent that is missing or is a file
+    except OSError as error:  # EACCES, ELOOP, ...
+        raise EnvironmentSetupError(
+            f"{label}: cannot look at {path}: {error.strerror}",
+            f"fix it or its parent directories, or set {_variable(label)}",
+        ) from None
+
+
+def _variable(label: str) -> str:
+    return label.split("/", 1)[0]
 
 
 def _absolute(var: str, value: str) -> Path:

@@ -97,6 +97,8 @@ def render_ensurepath(console: Console, result: EnsurePathResult) -> None:
         console.info(f"added {result.location} to PATH in your shell's startup files:")
         for name in result.files:
             console.info(f"  changed {name}")
+        if result.seen_by_new_shell is False:
+            console.warn("a new shell still does not find it: something in those files skips it")
         console.info("open a new shell (or log in again) for the change to take effect")
     elif result.in_current_path:
         console.info(f"{result.location} is already on PATH")

@@ -42,6 +42,7 @@ def uninstall_apps(
     paths: AppxPaths, names: Sequence[str], reporter: Reporter
 ) -> list[UninstallResult]:
     """Uninstall each app on its own; a failure is recorded in its result."""
+    paths.check_usable(write=True)
     store.sweep_tmp(paths)
     results = []
     for name in names:
@@ -56,6 +57,7 @@ def uninstall_apps(
 
 def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]:
     """Uninstall every installed app, then clear leftovers of interrupted first installs."""
+    paths.check_usable(write=True)
     results = uninstall_apps(paths, store.installed_apps(paths), reporter)
     store.sweep_abandoned(paths)
     return results
