@@ -142,10 +142,14 @@ def _prints(tree: ast.AST) -> list[int]:
     return lines
 
 
+# shellpath.py runs in a child process: its stdout is its JSON report to appx, not the console.
+_NOT_THE_CONSOLE = {"output.py", "shellpath.py"}
+
+
 def test_only_output_py_prints() -> None:
     offenders = {}
     for module in SRC.rglob("*.py"):
-        if module.name == "output.py":
+        if module.name in _NOT_THE_CONSOLE:
             continue
         lines = _prints(ast.parse(module.read_text()))
         if lines:
