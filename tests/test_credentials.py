@@ -62,6 +62,8 @@ def test_every_url_form_hides_its_secret(text: str, shown: str | None) -> None:
         "mail me at someone@example.org",
         "https://example.org/x.whl and user@example.org",
         "/home/me/proj@2",
+        "https://u:****@h/s",
+        "https://****@h/s",
     ],
 )
 def test_text_without_a_secret_is_unchanged(text: str) -> None:

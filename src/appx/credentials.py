@@ -36,13 +36,15 @@ def split_secrets(text: str) -> tuple[str, bool]:
 
     def hide(match: re.Match[str]) -> str:
         nonlocal found
-        user, colon, _password = match["userinfo"].partition(":")
+        user, colon, password = match["userinfo"].partition(":")
         if colon:
             shown = f"{user}:{HIDDEN}" if user else f":{HIDDEN}"
         elif user in _PUBLIC_USERS:
             return match[0]
         else:
             shown = HIDDEN
+        if (password if colon else user) == HIDDEN:  # already redacted
+            return match[0]
         found = True
         return f"{match['scheme']}{shown}@"
 

@@ -67,9 +67,16 @@ def parse_spec(raw: str, *, cwd: Path, editable: bool = False) -> AppSpec:
     return AppSpec(spec.raw, spec.kind, spec.requirement, spec.name, editable)
 
 
+def suffix_problem(suffix: str) -> str | None:
+    """Say what makes ``suffix`` unfit to end file names, or None if it is fine."""
+    if _SUFFIX_RE.fullmatch(suffix):
+        return None
+    return "is not 1 to 64 letters, digits, '.', '_', '@' or '-'"
+
+
 def validate_suffix(suffix: str) -> str:
     """A suffix becomes part of file names: keep it to a small, safe alphabet."""
-    if not _SUFFIX_RE.fullmatch(suffix):
+    if suffix_problem(suffix) is not None:
         raise SpecError(
             f"invalid suffix: {suffix!r}",
             "use 1 to 64 letters, digits, '.', '_', '@' or '-'",
