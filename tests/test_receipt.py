@@ -62,9 +62,7 @@ def _receipt() -> Receipt:
         pip_args=("--no-cache-dir", "--prefer-binary"),
         distributions={"black": "24.1.0", "click": "8.1.7"},
         direct_urls={
-            "black": DirectUrl(
-                "https://github.com/psf/black", "vcs", vcs="git", commit_id="abc123"
-            )
+            "black": DirectUrl("https://github.com/psf/black", "vcs", vcs="git", commit_id="abc123")
         },
         commands=(
             ExposedCommand("black", "black-b", "console", "black"),

@@ -24,9 +24,7 @@ HIDDEN = "****"
 
 # The user-info of a URL: everything up to the last '@' of its authority (a password
 # may itself hold an '@'); the authority ends at '/', '?', '#', whitespace or a quote.
-_USERINFO_RE = re.compile(
-    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"<>]*)@"
-)
+_USERINFO_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"<>]*)@")
 _PUBLIC_USERS = frozenset({"git"})
 
 

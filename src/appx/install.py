@@ -13,6 +13,7 @@ from typing import Literal
 from appx import __version__, shims, store
 from appx.backends import get_backend
 from appx.backends.base import Backend, IndexOptions, probe_venv
+from appx.backends.pip_isolation import check_pip_args
 from appx.credentials import redact
 from appx.errors import AppxError, InstallerError, NoCommandsError, ReceiptError
 from appx.faults import checkpoint
@@ -27,11 +28,12 @@ from appx.receipt import (
     PythonInfo,
     Receipt,
     VenvInfo,
+    direct_urls,
     load_receipt,
     save_receipt,
 )
 from appx.reconcile import path_warnings, receipt_links, reconcile_links
-from appx.specs import AppSpec, app_name, parse_spec, validate_suffix
+from appx.specs import AppSpec, app_name, check_marker, parse_spec, validate_suffix
 
 Status = Literal["installed", "reinstalled", "already-installed", "failed"]
 
@@ -88,6 +90,7 @@ def install_apps(
     """Install each spec on its own; a failure is recorded in its result, not raised."""
     if options.suffix:
         validate_suffix(options.suffix)
+    check_pip_args(options.pip_args)
     with reporter.step("Finding Python"):
         interpreter = find_python(options.python, environ=environ, default=paths.default_python)
     backend = get_backend(options.backend, paths)
@@ -107,6 +110,7 @@ def install_apps(
 
 def _install_one(ctx: _Context, raw: str) -> InstallResult:
     spec = parse_spec(raw, cwd=ctx.cwd, editable=ctx.options.editable)
+    check_marker(spec, ctx.interpreter.markers)
     log = new_log(ctx.paths, spec.name or "install")
     try:
         result = _install_logged(ctx, spec, log)
@@ -241,7 +245,8 @@ def _build(
         ExposedManPage(m.section, m.name, _suffixed(m.split_name(), suffix), m.distribution)
         for m in exposed.man_pages
     )
-    index_url, pip_args = ctx.index.redacted()
+    # save_receipt keeps secrets out of the receipt (in the credentials file beside it)
+    index_url, pip_args = ctx.index.index_url, ctx.index.pip_args
     receipt = Receipt(
         app=app,
         package=name,
@@ -259,6 +264,7 @@ def _build(
         index_url=index_url,
         pip_args=pip_args,
         distributions={d.name: d.version for d in distributions.values()},
+        direct_urls=direct_urls((d.name, d.path) for d in distributions.values()),
         commands=commands,
         man_pages=man_pages,
         appx_version=__version__,
@@ -284,12 +290,13 @@ def _already_installed(
             redact(spec.raw), "already-installed", app, differences=(error.message,)
         )
     differences = []
-    if receipt.spec != spec.raw:
+    if receipt.spec != redact(spec.raw):
         differences.append(
             f"installed from {redact(receipt.spec)!r}, requested {redact(spec.raw)!r}"
         )
     requested_python = ctx.interpreter.requested
-    if requested_python and str(ctx.interpreter.executable) != receipt.python.executable:
+    by_option = ctx.interpreter.requested_by == "--python"
+    if by_option and str(ctx.interpreter.executable) != receipt.python.executable:
         differences.append(
             f"installed with Python {receipt.python.version}, requested {requested_python}"
         )

@@ -114,10 +114,10 @@ class Receipt:
     def from_json(cls, data: Any) -> Receipt:
         """Build a receipt from parsed JSON; anything wrong raises ValueError in plain words."""
         if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
+            raise ValueError("not a JSON object")  # noqa: TRY004 -- bad data, one error kind
         if data.get("schema") != SCHEMA_VERSION:
             raise ValueError(f"unknown receipt schema {data.get('schema')!r}")
-        receipt = _from_object(cls, data, "")
+        receipt: Receipt = _from_object(cls, data, "")
         _check_names(receipt)
         return receipt
 
@@ -250,7 +250,7 @@ def _text(value: object) -> str:
 def _from_object(cls: type[Any], data: Any, where: str) -> Any:
     """Build dataclass ``cls`` from a JSON object, checking every field's type."""
     if not isinstance(data, dict):
-        raise ValueError(f"{where or 'the receipt'} is not an object")
+        raise ValueError(f"{where or 'the receipt'} is not an object")  # noqa: TRY004 -- as above
     hints = typing.get_type_hints(cls)
     values = {}
     for item in fields(cls):

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Protocol
 
 from appx import proc
-from appx.credentials import redact
 from appx.errors import InstallerError
 from appx.interpreters import Interpreter
 
@@ -21,21 +20,14 @@ class IndexOptions:
     index_url: str | None = None
     pip_args: tuple[str, ...] = ()
 
-    def redacted(self) -> tuple[str | None, tuple[str, ...]]:
-        return (
-            redact(self.index_url) if self.index_url else None,
-            tuple(redact(a) for a in self.pip_args),
-        )
-
 
 @dataclass(frozen=True)
 class VenvLayout:
-    """Paths inside a venv and its Python's version, from the one probe at build time."""
+    """Paths inside a venv, from the one probe at build time."""
 
     python: Path
     purelib: Path
     scripts: Path
-    version: str
 
 
 OnStart = Callable[[int], None]
@@ -70,10 +62,9 @@ class Backend(Protocol):
 
 
 _PROBE = (
-    "import json, sys, sysconfig; "
+    "import json, sysconfig; "
     "print(json.dumps({'purelib': sysconfig.get_path('purelib'), "
-    "'scripts': sysconfig.get_path('scripts'), "
-    "'version': '%d.%d.%d' % sys.version_info[:3]}))"
+    "'scripts': sysconfig.get_path('scripts')}))"
 )
 
 
@@ -83,7 +74,7 @@ def probe_venv(venv: Path) -> VenvLayout:
     result = proc.capture([python, "-I", "-c", _PROBE])
     try:
         data = json.loads(result.stdout)
-        return VenvLayout(python, Path(data["purelib"]), Path(data["scripts"]), data["version"])
+        return VenvLayout(python, Path(data["purelib"]), Path(data["scripts"]))
     except (ValueError, KeyError, TypeError):
         raise InstallerError(
             f"the new environment's Python does not run: {python}",
