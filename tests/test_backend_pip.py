@@ -125,7 +125,7 @@ def _pip_options(python: str, pip_path: str) -> list[tuple[list[str], list[str],
     done = subprocess.run(
         [python, "-I", "-c", code, pip_path], capture_output=True, text=True, check=True
     )
-    return [tuple(item) for item in json.loads(done.stdout)]  # type: ignore[misc]
+    return [tuple(item) for item in json.loads(done.stdout)]
 
 
 def _own_pip() -> str:
