@@ -409,3 +409,19 @@ def test_a_direct_reference_with_an_excluding_marker_is_refused(tmp_path: Path) 
 
 def test_without_a_marker_environment_pip_decides(tmp_path: Path) -> None:
     check_marker(parse_spec("pycowsay; python_version<'3'", cwd=tmp_path), {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "editable"),
+    [
+        ("tool @ https://tok@h/x.whl ;;", False),
+        ("https://tok@h/x.whl", True),
+        ("tool @ https://u:tok@h/x.whl; python_version<'3'", False),
+    ],
+)
+def test_errors_about_a_spec_never_show_its_secret(
+    tmp_path: Path, raw: str, editable: bool
+) -> None:
+    with pytest.raises(SpecError) as info:
+        check_marker(parse_spec(raw, cwd=tmp_path, editable=editable), PY312)
+    assert "tok" not in info.value.message + info.value.hint

@@ -20,6 +20,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from appx.credentials import redact
 from appx.errors import SpecError
 from appx.inspect import validate_name
 
@@ -61,7 +62,7 @@ def parse_spec(raw: str, *, cwd: Path, editable: bool = False) -> AppSpec:
         spec = _requirement_spec(raw, text)
     if editable and spec.kind != "directory":
         raise SpecError(
-            f"--editable needs a local project directory, not {raw!r}",
+            f"--editable needs a local project directory, not {redact(raw)!r}",
             "pass the path of a project that has a pyproject.toml or setup.py",
         )
     if spec.name is not None:
@@ -85,7 +86,7 @@ def check_marker(spec: AppSpec, environment: Mapping[str, str]) -> None:
         python = environment.get("python_full_version", "?")
         platform = environment.get("sys_platform", "?")
         raise SpecError(
-            f"the marker of {spec.raw!r} excludes this Python: {spec.marker}",
+            f"the marker of {redact(spec.raw)!r} excludes this Python: {spec.marker}",
             f"it does not hold for Python {python} on {platform}; choose another --python"
             " or drop the marker",
         )
@@ -149,8 +150,8 @@ def _requirement_spec(raw: str, text: str) -> AppSpec:
         req = Requirement(text)
     except InvalidRequirement as exc:
         raise SpecError(
-            f"not a valid requirement, path or URL: {raw!r}",
-            f"{str(exc).splitlines()[0]}; for a local project use a path such as ./{text}",
+            f"not a valid requirement, path or URL: {redact(raw)!r}",
+            redact(f"{str(exc).splitlines()[0]}; for a local project use a path such as ./{text}"),
         ) from None
     kind: SpecKind = "url" if req.url else "name"
     marker = str(req.marker) if req.marker else ""
@@ -161,7 +162,7 @@ def _url_spec(raw: str, text: str) -> AppSpec:
     kind: SpecKind = "vcs" if text.startswith(_VCS_PREFIXES) else "url"
     parts = urlsplit(text)
     if not parts.netloc and parts.scheme not in {"file", "git+file"} and not parts.path:
-        raise SpecError(f"not a valid URL: {raw!r}", "a URL needs a host or a file path")
+        raise SpecError(f"not a valid URL: {redact(raw)!r}", "a URL needs a host or a file path")
     last = unquote(parts.path.rstrip("/").rpartition("/")[2])
     name = _name_from_filename(last) if kind == "url" else None
     return AppSpec(raw, kind, text, name)
