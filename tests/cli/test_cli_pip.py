@@ -137,6 +137,12 @@ def test_secrets_stay_out_of_output_logs_receipt_and_list(
     assert kept["index_url"] == index_url
     assert kept["spec"] == spec
 
+    again = run_appx("install", "-i", index_url, spec)
+    assert again.code == 0, again
+    assert "already installed" in again.stdout + again.stderr
+    assert "installed from" not in again.stdout + again.stderr  # the same spec, redacted
+    assert "ghp_INDEXTOKEN" not in again.stdout + again.stderr
+
 
 def test_a_bad_archive_gets_the_exception_as_its_hint(run_appx: RunAppx, appx_env: Env) -> None:
     archive = appx_env.tmp / "bad-1.0.tar.gz"
