@@ -43,6 +43,9 @@ def test_python_version_is_found_in_pyenv_even_behind_a_failing_shim(
     )
     listed = run_appx("list").stdout
     assert "(Python 3.12." in listed
+    again = run_appx("install", "cowsay-lite")  # no --python: the default differs, unasked
+    assert again.code == 0, again
+    assert "installed with Python" not in again.stdout + again.stderr
 
 
 def test_old_target_python_gets_a_pip_that_supports_it(
