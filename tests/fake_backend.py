@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -37,7 +38,14 @@ class FakePackage:
 def this_interpreter() -> Interpreter:
     """The Python running the tests, as interpreter discovery would report it."""
     version = sys.version_info
-    return Interpreter("", Path(sys.executable), (version[0], version[1], version[2]), "cpython")
+    return Interpreter(
+        sys.executable,
+        Path(sys.executable),
+        (version[0], version[1], version[2]),
+        "cpython",
+        requested_by="appx",
+        markers=dict(default_environment()),
+    )
 
 
 @dataclass

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from appx.errors import SpecError
-from appx.specs import app_name, parse_spec, split_app_name, validate_suffix
+from appx.specs import (
+    app_name,
+    check_marker,
+    parse_spec,
+    split_app_name,
+    suffix_problem,
+    validate_suffix,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,7 +47,6 @@ def test_a_requirement_gives_its_canonical_name(tmp_path: Path, raw: str, name: 
     assert spec.kind == "name"
     assert spec.name == name
     assert spec.raw == raw
-    assert not spec.is_local
     assert not spec.editable
 
 
@@ -117,7 +123,6 @@ def test_a_wheel_or_sdist_file_gets_its_name_from_the_file_name(
     assert spec.kind == ("wheel" if filename.endswith(".whl") else "sdist")
     assert spec.name == name
     assert spec.requirement == str(tmp_path / filename)
-    assert spec.is_local
 
 
 def test_a_relative_file_path_is_resolved_against_cwd(tmp_path: Path) -> None:
@@ -145,7 +150,6 @@ def test_a_project_with_a_static_name(tmp_path: Path) -> None:
     assert spec.kind == "directory"
     assert spec.name == "my-tool"
     assert spec.requirement == str(project)
-    assert spec.is_local
 
 
 def test_an_absolute_project_path(tmp_path: Path) -> None:
@@ -299,3 +303,125 @@ def test_app_name_and_split_app_name_round_trip(package: str, suffix: str, app: 
 
 def test_a_suffixed_app_never_collides_with_a_package_of_the_joined_name() -> None:
     assert app_name("pycowsay", "-b") != app_name("pycowsay-b")
+
+
+def test_suffix_problem_says_what_validate_suffix_refuses() -> None:
+    assert suffix_problem("-b") is None
+    assert suffix_problem("/x") is not None
+
+
+# ---------------------------------------------------------------- long names (item 6)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["a" * 260, "a" * 260 + "!", "./" + "a" * 260, "a" * 300 + ".whl", "~/" + "b" * 260],
+    ids=["name", "not-a-name", "relative-path", "wheel", "home-path"],
+)
+def test_a_name_too_long_for_the_filesystem_is_a_spec_error(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(raw, cwd=tmp_path)
+    assert info.value.exit_code == 3
+
+
+def test_a_path_under_an_unknown_home_is_a_spec_error(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot use the path"):
+        parse_spec("~no-such-user-here/proj", cwd=tmp_path)
+
+
+# ---------------------------------------------------------------- extras on local paths (item 11)
+
+
+def test_a_project_directory_with_extras_keeps_them_for_the_installer(tmp_path: Path) -> None:
+    project = _project(tmp_path / "proj", '[project]\nname = "tool"\n')
+    for raw in ("./proj[cli]", f"{project}[cli]", "./proj[docs, CLI]"):
+        spec = parse_spec(raw, cwd=tmp_path)
+        assert (spec.kind, spec.name) == ("directory", "tool")
+        assert spec.requirement.startswith(f"{project}[")
+    assert parse_spec("./proj[docs, cli]", cwd=tmp_path).requirement == f"{project}[cli,docs]"
+
+
+def test_an_editable_project_with_extras(tmp_path: Path) -> None:
+    project = _project(tmp_path / "proj", '[project]\nname = "tool"\n')
+    spec = parse_spec("./proj[cli]", cwd=tmp_path, editable=True)
+    assert (spec.editable, spec.requirement) == (True, f"{project}[cli]")
+
+
+@pytest.mark.parametrize(
+    ("filename", "kind"),
+    [("tool-1.0-py3-none-any.whl", "wheel"), ("tool-1.0.tar.gz", "sdist")],
+)
+def test_a_wheel_or_sdist_with_extras(tmp_path: Path, filename: str, kind: str) -> None:
+    (tmp_path / filename).touch()
+    spec = parse_spec(f"{filename}[cli]", cwd=tmp_path)
+    assert (spec.kind, spec.name) == (kind, "tool")
+    assert spec.requirement == f"{tmp_path / filename}[cli]"
+
+
+def test_extras_on_a_missing_path_name_the_path(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"no such file or directory: \./gone$"):
+        parse_spec("./gone[cli]", cwd=tmp_path)
+
+
+def test_invalid_extras_on_a_path_are_refused(tmp_path: Path) -> None:
+    _project(tmp_path / "proj", '[project]\nname = "tool"\n')
+    with pytest.raises(SpecError, match="invalid extras"):
+        parse_spec("./proj[-bad-]", cwd=tmp_path)
+
+
+# ---------------------------------------------------------------- markers (item 12)
+
+PY312 = {
+    "python_version": "3.12",
+    "python_full_version": "3.12.1",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "implementation_name": "cpython",
+}
+
+
+def test_a_marker_that_excludes_the_target_python_is_refused(tmp_path: Path) -> None:
+    spec = parse_spec("pycowsay; python_version<'3'", cwd=tmp_path)
+    with pytest.raises(SpecError, match="excludes this Python") as info:
+        check_marker(spec, PY312)
+    assert info.value.exit_code == 3
+    assert "3.12.1" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "pycowsay; python_version>='3.9'",
+        "pycowsay",
+        "tool @ https://h/tool-1.0.tar.gz ; sys_platform == 'linux'",
+        "pycowsay; extra == ''",
+    ],
+)
+def test_a_marker_that_holds_or_no_marker_is_accepted(tmp_path: Path, raw: str) -> None:
+    check_marker(parse_spec(raw, cwd=tmp_path), PY312)
+
+
+def test_a_direct_reference_with_an_excluding_marker_is_refused(tmp_path: Path) -> None:
+    spec = parse_spec("tool @ https://h/tool-1.0.tar.gz ; sys_platform == 'win32'", cwd=tmp_path)
+    with pytest.raises(SpecError, match="excludes this Python"):
+        check_marker(spec, PY312)
+
+
+def test_without_a_marker_environment_pip_decides(tmp_path: Path) -> None:
+    check_marker(parse_spec("pycowsay; python_version<'3'", cwd=tmp_path), {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "editable"),
+    [
+        ("tool @ https://tok@h/x.whl ;;", False),
+        ("https://tok@h/x.whl", True),
+        ("tool @ https://u:tok@h/x.whl; python_version<'3'", False),
+    ],
+)
+def test_errors_about_a_spec_never_show_its_secret(
+    tmp_path: Path, raw: str, editable: bool
+) -> None:
+    with pytest.raises(SpecError) as info:
+        check_marker(parse_spec(raw, cwd=tmp_path, editable=editable), PY312)
+    assert "tok" not in info.value.message + info.value.hint

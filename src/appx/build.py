@@ -28,6 +28,7 @@ from appx.receipt import (
     PythonInfo,
     Receipt,
     VenvInfo,
+    direct_urls,
     save_receipt,
 )
 from appx.specs import AppSpec
@@ -140,7 +141,8 @@ def make_receipt(
         ExposedManPage(m.section, m.name, exposed_man_name(m.name, suffix), m.distribution)
         for m in exposed.man_pages
     )
-    index_url, pip_args = request.index.redacted()
+    # save_receipt keeps secrets out of the receipt (in the credentials file beside it)
+    index_url, pip_args = request.index.index_url, request.index.pip_args
     spec = request.spec
     return Receipt(
         app=request.app,
@@ -159,6 +161,7 @@ def make_receipt(
         index_url=index_url,
         pip_args=pip_args,
         distributions={d.name: d.version for d in distributions.values()},
+        direct_urls=direct_urls((d.name, d.path) for d in distributions.values()),
         commands=commands,
         man_pages=man_pages,
         appx_version=__version__,

@@ -12,6 +12,7 @@ from typing import Literal
 from appx import store
 from appx.backends import get_backend
 from appx.backends.base import Backend, IndexOptions
+from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest, build_generation
 from appx.commit import expose_and_flip
 from appx.credentials import redact
@@ -27,7 +28,7 @@ from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
 from appx.reconcile import path_warnings, reconcile_links
-from appx.specs import AppSpec, app_name, parse_spec, validate_suffix
+from appx.specs import AppSpec, app_name, check_marker, parse_spec, validate_suffix
 
 Status = Literal["installed", "reinstalled", "already-installed", "failed"]
 
@@ -93,6 +94,7 @@ def install_apps(
     paths.check_usable(write=True)
     if options.suffix:
         validate_suffix(options.suffix)
+    check_pip_args(options.pip_args)
     if interpreter is None:
         with reporter.step("Finding Python"):
             interpreter = find_python(options.python, environ=environ, default=paths.default_python)
@@ -124,6 +126,7 @@ def _interrupted(raw: str, message: str) -> InstallResult:
 
 def _install_one(ctx: _Context, raw: str) -> InstallResult:
     spec = parse_spec(raw, cwd=ctx.cwd, editable=ctx.options.editable)
+    check_marker(spec, ctx.interpreter.markers)
     log = new_log(ctx.paths, spec.name or "install")
     try:
         result = _install_logged(ctx, spec, log)
@@ -194,12 +197,13 @@ def _already_installed(
     mended = _mend_links(ctx, receipt)
     problems = app_problems(ctx.paths, receipt)
     differences = []
-    if receipt.spec != spec.raw:
+    if receipt.spec != redact(spec.raw):
         differences.append(
             f"installed from {redact(receipt.spec)!r}, requested {redact(spec.raw)!r}"
         )
     requested_python = ctx.interpreter.requested
-    if requested_python and str(ctx.interpreter.executable) != receipt.python.executable:
+    by_option = ctx.interpreter.requested_by == "--python"
+    if by_option and str(ctx.interpreter.executable) != receipt.python.executable:
         differences.append(
             f"installed with Python {receipt.python.version}, requested {requested_python}"
         )

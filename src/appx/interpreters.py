@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +22,8 @@ from appx import proc
 from appx.errors import PythonNotFoundError
 
 __all__ = ["Interpreter", "find_python"]
+
+RequestedBy = Literal["--python", "APPX_DEFAULT_PYTHON", "appx"]
 
 MIN_VERSION = (3, 9)
 PROBE_TIMEOUT = 10.0
@@ -32,12 +34,16 @@ Version = tuple[int, int, int]
 PROBE_SCRIPT = """\
 import sys
 sys.path[:] = [p for p in sys.path if p not in ('', '.')]
-import json
+import json, os, platform
 try:
     name = sys.implementation.name
+    info = sys.implementation.version
+    impl_version = '%d.%d.%d' % tuple(info[:3])
+    if info[3] != 'final':
+        impl_version += info[3][0] + str(info[4])
 except AttributeError:
-    import platform
     name = platform.python_implementation().lower()
+    impl_version = '0'
 print(json.dumps({
     'version': list(sys.version_info[:3]),
     'implementation': name,
@@ -45,6 +51,19 @@ print(json.dumps({
     'prefix': sys.prefix,
     'base_prefix': getattr(sys, 'base_prefix', sys.prefix),
     'base_executable': getattr(sys, '_base_executable', sys.executable),
+    'markers': {
+        'implementation_name': name,
+        'implementation_version': impl_version,
+        'os_name': os.name,
+        'platform_machine': platform.machine(),
+        'platform_python_implementation': platform.python_implementation(),
+        'platform_release': platform.release(),
+        'platform_system': platform.system(),
+        'platform_version': platform.version(),
+        'python_full_version': platform.python_version(),
+        'python_version': '.'.join(platform.python_version_tuple()[:2]),
+        'sys_platform': sys.platform,
+    },
 }))
 """
 
@@ -57,12 +76,19 @@ _UV_DIR = re.compile(r"([a-z]+)-(\d+)\.(\d+)\.(\d+)-.+")  # variants (+freethrea
 
 @dataclass(frozen=True)
 class Interpreter:
-    """A working base interpreter and what the user asked for to get it."""
+    """A working base interpreter, what was asked for to get it, and who asked.
+
+    ``requested`` is the request that found it even when defaulted: the value of
+    ``--python``, of APPX_DEFAULT_PYTHON, or appx's own Python's path. ``markers``
+    is its PEP 508 marker environment, from the probe.
+    """
 
     requested: str
     executable: Path
     version: Version
     implementation: str
+    requested_by: RequestedBy = "--python"
+    markers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def version_str(self) -> str:
@@ -71,23 +97,11 @@ class Interpreter:
     def to_json(self) -> dict[str, Any]:
         return {
             "requested": self.requested,
+            "requested_by": self.requested_by,
             "executable": str(self.executable),
             "version": self.version_str,
             "implementation": self.implementation,
         }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Interpreter:
-        """Rebuild from :meth:`to_json` output; bad data raises ValueError, TypeError, KeyError."""
-        version = tuple(int(part) for part in str(data["version"]).split("."))
-        if len(version) != 3:
-            raise ValueError(f"bad Python version {data['version']!r}")
-        return cls(
-            requested=str(data["requested"]),
-            executable=Path(data["executable"]),
-            version=(version[0], version[1], version[2]),
-            implementation=str(data["implementation"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,9 @@ def uv_versions(names: Iterable[str], wanted: tuple[int, ...]) -> list[tuple[str
     return [(name, version) for name, version, _ in found]
 
 
-def interpreter_from_probe(requested: str, data: Any) -> Interpreter:
+def interpreter_from_probe(
+    requested: str, data: Any, requested_by: RequestedBy = "--python"
+) -> Interpreter:
     """Turn a probe's JSON into an Interpreter, tracing a venv to its base (or ValueError)."""
     try:
         major, minor, micro = (int(part) for part in data["version"])
@@ -152,13 +168,16 @@ def interpreter_from_probe(requested: str, data: Any) -> Interpreter:
         in_venv = data["prefix"] != data["base_prefix"]
         base = (Path(data["base_executable"]), Path(data["base_prefix"], "bin"))
         implementation = str(data["implementation"])
-    except (KeyError, TypeError, ValueError) as exc:
+        markers = data.get("markers") or {}
+        markers = {str(key): str(value) for key, value in markers.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"gave an unexpected probe result ({exc!r})") from None
     if in_venv:
         executable = _venv_base(executable, *base, minor=f"{major}.{minor}")
     if not executable.is_absolute():
         raise ValueError(f"reports a relative executable {str(executable)!r}")
-    return Interpreter(requested, executable, (major, minor, micro), implementation)
+    version = (major, minor, micro)
+    return Interpreter(requested, executable, version, implementation, requested_by, markers)
 
 
 def _venv_base(executable: Path, base_executable: Path, base_bin: Path, *, minor: str) -> Path:
@@ -179,11 +198,23 @@ def find_python(
     request: str | None, *, environ: Mapping[str, str], default: str | None = None
 ) -> Interpreter:
     """Find a working Python 3.9+ for a request, or ``default``, or appx's own base Python."""
-    text = request or default or ""
-    origin = "" if request else " (APPX_DEFAULT_PYTHON)"
-    if not text:
-        text, origin = str(_own_base_executable()), " (appx's own Python)"
-        parsed = Request("path", text)
+    by: RequestedBy = "--python" if request else "APPX_DEFAULT_PYTHON" if default else "appx"
+    try:
+        return _find(request or default or str(_own_base_executable()), by, environ)
+    except PythonNotFoundError as error:
+        if by != "APPX_DEFAULT_PYTHON":
+            raise
+        error.hint = (
+            f"APPX_DEFAULT_PYTHON={default} chose it: set it to an installed Python, unset it,"
+            f" or pass --python; {error.hint}"
+        )
+        raise
+
+
+def _find(text: str, by: RequestedBy, environ: Mapping[str, str]) -> Interpreter:
+    origin = {"--python": "", "APPX_DEFAULT_PYTHON": " (APPX_DEFAULT_PYTHON)"}.get(by)
+    if origin is None:
+        origin, parsed = " (appx's own Python)", Request("path", text)
     else:
         parsed = parse_request(_expand_home(text, environ))
     if parsed.kind == "version" and not supported(parsed.version):
@@ -198,7 +229,7 @@ def find_python(
         if key in seen:
             continue
         seen.add(key)
-        reason, found = _probe(argv, request or "", environ)
+        reason, found = _probe(argv, text, by, environ)
         if found is not None and not matches(found.version, parsed.version):
             reason = f"is {found.version_str}"
         elif found is not None and not supported(found.version):
@@ -219,7 +250,7 @@ def find_python(
 
 
 def _probe(
-    argv: tuple[str, ...], requested: str, environ: Mapping[str, str]
+    argv: tuple[str, ...], requested: str, by: RequestedBy, environ: Mapping[str, str]
 ) -> tuple[str, Interpreter | None]:
     """Run one candidate; return why it is unusable, or the interpreter it is."""
     result = proc.capture(
@@ -234,7 +265,7 @@ def _probe(
     except ValueError:
         return "printed something other than the probe's JSON", None
     try:
-        return "", interpreter_from_probe(requested, data)
+        return "", interpreter_from_probe(requested, data, by)
     except ValueError as exc:
         return str(exc), None
 

@@ -1,17 +1,33 @@
-"""The receipt: everything needed to rebuild a generation exactly, saved atomically."""
+"""The receipt: everything needed to rebuild a generation exactly, saved atomically.
+
+The receipt holds no secret: the spec, requirement, index URL and pip args are
+stored redacted, and their originals (only those that held a secret) go to the
+generation's credentials file (see appx.credentials), from which
+:meth:`Receipt.with_secrets` puts them back for a rebuild.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from appx.credentials import redact, save_credentials, split_secrets
 from appx.errors import ReceiptError
+from appx.inspect import name_problem
+from appx.specs import suffix_problem
 
 RECEIPT_NAME = "appx-receipt.json"
 SCHEMA_VERSION = 1
+DIRECT_URL_NAME = "direct_url.json"
+
+_MAN_SECTION = re.compile(r"man[1-9]")
 
 
 @dataclass(frozen=True)
@@ -32,10 +48,14 @@ class ExposedManPage:
 
 @dataclass(frozen=True)
 class PythonInfo:
+    """The base interpreter: what was asked for (and by whom), and what was found."""
+
     requested: str
     executable: str
     version: str
     implementation: str
+    # "--python", "APPX_DEFAULT_PYTHON" or "appx" (appx's own Python); "" in old receipts
+    requested_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,19 @@ class VenvInfo:
     python: str
     purelib: str
     scripts: str
+
+
+@dataclass(frozen=True)
+class DirectUrl:
+    """Where a distribution came from when not from an index (pip's direct_url.json)."""
+
+    url: str
+    kind: Literal["vcs", "archive", "dir"]
+    vcs: str = ""
+    commit_id: str = ""
+    requested_revision: str = ""
+    archive_hash: str = ""
+    editable: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +97,8 @@ class Receipt:
     include_deps: bool = False
     index_url: str | None = None
     pip_args: tuple[str, ...] = ()
-    distributions: dict[str, str] = field(default_factory=dict)
+    distributions: dict[str, str] = field(default_factory=dict)  # name -> version
+    direct_urls: dict[str, DirectUrl] = field(default_factory=dict)  # name -> origin
     commands: tuple[ExposedCommand, ...] = ()
     man_pages: tuple[ExposedManPage, ...] = ()
     injected: tuple[str, ...] = ()
@@ -78,20 +112,43 @@ class Receipt:
 
     @classmethod
     def from_json(cls, data: Any) -> Receipt:
+        """Build a receipt from parsed JSON; anything wrong raises ValueError in plain words."""
         if not isinstance(data, dict):
-            raise TypeError("receipt is not a JSON object")
+            raise ValueError("not a JSON object")  # noqa: TRY004 -- bad data, one error kind
         if data.get("schema") != SCHEMA_VERSION:
             raise ValueError(f"unknown receipt schema {data.get('schema')!r}")
-        # Fields added by a newer appx within the same schema are ignored, not refused.
-        known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
-        values["python"] = PythonInfo(**values["python"])
-        values["venv"] = VenvInfo(**values["venv"])
-        values["commands"] = tuple(ExposedCommand(**c) for c in values.get("commands", ()))
-        values["man_pages"] = tuple(ExposedManPage(**m) for m in values.get("man_pages", ()))
-        for key in ("pip_args", "injected", "pins"):
-            values[key] = tuple(values.get(key, ()))
-        return cls(**values)
+        receipt: Receipt = _from_object(cls, data, "")
+        _check_names(receipt)
+        return receipt
+
+    def split_secrets(self) -> tuple[Receipt, dict[str, str]]:
+        """This receipt with every secret redacted, and the originals of what held one."""
+        originals = {"spec": self.spec, "requirement": self.requirement}
+        if self.index_url is not None:
+            originals["index_url"] = self.index_url
+        originals.update({f"pip_args.{i}": arg for i, arg in enumerate(self.pip_args)})
+        secrets = {key: value for key, value in originals.items() if split_secrets(value)[1]}
+        public = replace(
+            self,
+            spec=redact(self.spec),
+            requirement=redact(self.requirement),
+            index_url=None if self.index_url is None else redact(self.index_url),
+            pip_args=tuple(redact(arg) for arg in self.pip_args),
+        )
+        return public, secrets
+
+    def with_secrets(self, secrets: Mapping[str, str]) -> Receipt:
+        """Put back the originals that :meth:`split_secrets` took out (for a rebuild)."""
+        pip_args = list(self.pip_args)
+        for i in range(len(pip_args)):
+            pip_args[i] = secrets.get(f"pip_args.{i}", pip_args[i])
+        return replace(
+            self,
+            spec=secrets.get("spec", self.spec),
+            requirement=secrets.get("requirement", self.requirement),
+            index_url=secrets.get("index_url", self.index_url),
+            pip_args=tuple(pip_args),
+        )
 
 
 def receipt_path(generation: Path) -> Path:
@@ -109,17 +166,31 @@ def load_receipt(generation: Path) -> Receipt:
         raise ReceiptError(
             f"receipt unreadable: {path}: {exc.strerror or exc}", "check its permissions"
         ) from None
-    except (ValueError, TypeError, KeyError) as exc:  # UnicodeDecodeError is a ValueError
+    except UnicodeDecodeError:
+        raise ReceiptError(
+            f"receipt corrupt: {path}: not UTF-8 text", "reinstall the app with --force"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ReceiptError(
+            f"receipt corrupt: {path}: not valid JSON ({exc.msg})",
+            "reinstall the app with --force",
+        ) from None
+    except ValueError as exc:
         raise ReceiptError(
             f"receipt corrupt: {path}: {exc}", "reinstall the app with --force"
         ) from None
 
 
 def save_receipt(generation: Path, receipt: Receipt) -> Path:
-    """Write the receipt atomically (temp file, fsync, rename), mode 0600."""
+    """Write the receipt atomically (temp file, fsync, rename), mode 0600.
+
+    Secrets never reach it: they go to the generation's credentials file first.
+    """
+    public, secrets = receipt.split_secrets()
+    save_credentials(generation, secrets)
     path = receipt_path(generation)
     temp = path.with_name(f".{RECEIPT_NAME}.{os.getpid()}.tmp")
-    data = json.dumps(receipt.to_json(), indent=2, sort_keys=True) + "\n"
+    data = json.dumps(public.to_json(), indent=2, sort_keys=True) + "\n"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, data.encode("utf-8"))
@@ -128,3 +199,110 @@ def save_receipt(generation: Path, receipt: Receipt) -> Path:
         os.close(fd)
     os.replace(temp, path)
     return path
+
+
+def read_direct_url(dist_info: Path) -> DirectUrl | None:
+    """A distribution's origin from its ``direct_url.json`` (PEP 610), or None.
+
+    None when it came from an index, or when the file is missing or not understood.
+    """
+    try:
+        data = json.loads((dist_info / DIRECT_URL_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+        return None
+    url = redact(data["url"])
+    vcs, archive, directory = (data.get(key) for key in ("vcs_info", "archive_info", "dir_info"))
+    if isinstance(vcs, dict):
+        return DirectUrl(
+            url,
+            "vcs",
+            vcs=_text(vcs.get("vcs")),
+            commit_id=_text(vcs.get("commit_id")),
+            requested_revision=_text(vcs.get("requested_revision")),
+        )
+    if isinstance(archive, dict):
+        digest = _text(archive.get("hash"))
+        hashes = archive.get("hashes")
+        if not digest and isinstance(hashes, dict) and hashes:
+            algorithm = "sha256" if "sha256" in hashes else sorted(hashes)[0]
+            digest = f"{algorithm}={_text(hashes[algorithm])}"
+        return DirectUrl(url, "archive", archive_hash=digest)
+    if isinstance(directory, dict):
+        return DirectUrl(url, "dir", editable=directory.get("editable") is True)
+    return None
+
+
+def direct_urls(dist_infos: Iterable[tuple[str, Path]]) -> dict[str, DirectUrl]:
+    """``{name: origin}`` for the (name, dist-info dir) pairs installed from a direct URL."""
+    found = {name: read_direct_url(path) for name, path in dist_infos}
+    return {name: origin for name, origin in found.items() if origin is not None}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _from_object(cls: type[Any], data: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a JSON object, checking every field's type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where or 'the receipt'} is not an object")  # noqa: TRY004 -- as above
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for item in fields(cls):
+        name = f"{where}.{item.name}" if where else item.name
+        if item.name in data:
+            values[item.name] = _convert(data[item.name], hints[item.name], name)
+        elif item.default is MISSING and item.default_factory is MISSING:
+            raise ValueError(f"{name} is missing")
+    # Fields added by a newer appx within the same schema are ignored, not refused.
+    return cls(**values)
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if is_dataclass(hint) and isinstance(hint, type):
+        return _from_object(hint, value, where)
+    if origin is types.UnionType:  # only "X | None" is used
+        inner = next(arg for arg in args if arg is not type(None))
+        return None if value is None else _convert(value, inner, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ValueError(f"{where} is not a list")
+        return tuple(_convert(item, args[0], f"{where}[{i}]") for i, item in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} is not an object")
+        return {key: _convert(item, args[1], f"{where}.{key}") for key, item in value.items()}
+    if origin is Literal:
+        if value not in args:
+            raise ValueError(f"{where} is not one of {', '.join(map(repr, args))}")
+        return value
+    expected = {str: "a string", bool: "true or false", int: "an integer"}[hint]
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ValueError(f"{where} is not {expected}")
+    return value
+
+
+def _check_names(receipt: Receipt) -> None:
+    """Every name that becomes a path must be a plain file name (DESIGN invariant 6)."""
+    names = [("app", receipt.app)]
+    problem = suffix_problem(receipt.suffix) if receipt.suffix else None
+    if problem is not None:
+        raise ValueError(f"suffix {receipt.suffix!r} {problem}")
+    for i, command in enumerate(receipt.commands):
+        names += [(f"commands[{i}].name", command.name)]
+        names += [(f"commands[{i}].exposed_as", command.exposed_as)]
+    for i, page in enumerate(receipt.man_pages):
+        if not _MAN_SECTION.fullmatch(page.section):
+            raise ValueError(f"man_pages[{i}].section {page.section!r} is not man1 to man9")
+        names += [(f"man_pages[{i}].name", page.name)]
+        names += [(f"man_pages[{i}].exposed_as", page.exposed_as)]
+    for where, name in names:
+        problem = name_problem(name)
+        if problem is not None:
+            raise ValueError(f"{where} {name!r} {problem}")

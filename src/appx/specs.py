@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -18,6 +20,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from appx.credentials import redact
 from appx.errors import SpecError
 from appx.inspect import validate_name
 
@@ -27,6 +30,9 @@ _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
 _SUFFIX_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _DIRECT_REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*\S")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# pip reads a trailing "[...]" of a local path as extras: ./proj[cli], x.whl[cli]
+_PATH_EXTRAS_RE = re.compile(r"^(?P<path>.+?)(?P<extras>\[[^\]]*\])$")
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,7 @@ class AppSpec:
     requirement: str
     name: str | None
     editable: bool = False
-
-    @property
-    def is_local(self) -> bool:
-        return self.kind in {"directory", "wheel", "sdist"}
+    marker: str = ""  # a requirement's environment marker, "" when it has none
 
 
 def parse_spec(raw: str, *, cwd: Path, editable: bool = False) -> AppSpec:
@@ -59,17 +62,46 @@ def parse_spec(raw: str, *, cwd: Path, editable: bool = False) -> AppSpec:
         spec = _requirement_spec(raw, text)
     if editable and spec.kind != "directory":
         raise SpecError(
-            f"--editable needs a local project directory, not {raw!r}",
+            f"--editable needs a local project directory, not {redact(raw)!r}",
             "pass the path of a project that has a pyproject.toml or setup.py",
         )
     if spec.name is not None:
         validate_name(spec.name, "package name")
-    return AppSpec(spec.raw, spec.kind, spec.requirement, spec.name, editable)
+    return AppSpec(spec.raw, spec.kind, spec.requirement, spec.name, editable, spec.marker)
+
+
+def check_marker(spec: AppSpec, environment: Mapping[str, str]) -> None:
+    """Refuse a requirement whose marker excludes the target Python, before any build.
+
+    ``environment`` is the target interpreter's marker environment (from its probe);
+    without one, or when the marker cannot be decided, pip is left to judge.
+    """
+    if not spec.marker or not environment:
+        return
+    try:
+        holds = Marker(spec.marker).evaluate({"extra": "", **environment})
+    except (UndefinedComparison, UndefinedEnvironmentName):
+        return
+    if not holds:
+        python = environment.get("python_full_version", "?")
+        platform = environment.get("sys_platform", "?")
+        raise SpecError(
+            f"the marker of {redact(spec.raw)!r} excludes this Python: {spec.marker}",
+            f"it does not hold for Python {python} on {platform}; choose another --python"
+            " or drop the marker",
+        )
+
+
+def suffix_problem(suffix: str) -> str | None:
+    """Say what makes ``suffix`` unfit to end file names, or None if it is fine."""
+    if _SUFFIX_RE.fullmatch(suffix):
+        return None
+    return "is not 1 to 64 letters, digits, '.', '_', '@' or '-'"
 
 
 def validate_suffix(suffix: str) -> str:
     """A suffix becomes part of file names: keep it to a small, safe alphabet."""
-    if not _SUFFIX_RE.fullmatch(suffix):
+    if suffix_problem(suffix) is not None:
         raise SpecError(
             f"invalid suffix: {suffix!r}",
             "use 1 to 64 letters, digits, '.', '_', '@' or '-'",
@@ -94,11 +126,23 @@ def _is_url(text: str) -> bool:
 
 
 def _looks_like_path(text: str, cwd: Path) -> bool:
+    """Whether ``text`` names something on disk rather than a requirement; never raises."""
     if text.startswith((".", "/", "~")) or "/" in text or "\\" in text:
         return True
-    if text.endswith((".whl", *_SDIST_SUFFIXES)):
+    if _split_extras(text)[0].endswith((".whl", *_SDIST_SUFFIXES)):
         return True
-    return (cwd / text).exists() and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", text)
+    if _NAME_RE.match(text):  # a name is a requirement even where a file has that name
+        return False
+    try:
+        return (cwd / text).exists()
+    except OSError:  # a name too long for the filesystem, say: not a file here
+        return False
+
+
+def _split_extras(text: str) -> tuple[str, str]:
+    """Split ``path[extra1,extra2]`` into the path and its extras (``""`` when none)."""
+    match = _PATH_EXTRAS_RE.match(text)
+    return (match["path"], match["extras"]) if match else (text, "")
 
 
 def _requirement_spec(raw: str, text: str) -> AppSpec:
@@ -106,25 +150,49 @@ def _requirement_spec(raw: str, text: str) -> AppSpec:
         req = Requirement(text)
     except InvalidRequirement as exc:
         raise SpecError(
-            f"not a valid requirement, path or URL: {raw!r}",
-            f"{str(exc).splitlines()[0]}; for a local project use a path such as ./{text}",
+            f"not a valid requirement, path or URL: {redact(raw)!r}",
+            redact(f"{str(exc).splitlines()[0]}; for a local project use a path such as ./{text}"),
         ) from None
-    if req.url:
-        return AppSpec(raw, "url", str(req), canonicalize_name(req.name))
-    return AppSpec(raw, "name", str(req), canonicalize_name(req.name))
+    kind: SpecKind = "url" if req.url else "name"
+    marker = str(req.marker) if req.marker else ""
+    return AppSpec(raw, kind, str(req), canonicalize_name(req.name), marker=marker)
 
 
 def _url_spec(raw: str, text: str) -> AppSpec:
     kind: SpecKind = "vcs" if text.startswith(_VCS_PREFIXES) else "url"
     parts = urlsplit(text)
     if not parts.netloc and parts.scheme not in {"file", "git+file"} and not parts.path:
-        raise SpecError(f"not a valid URL: {raw!r}", "a URL needs a host or a file path")
+        raise SpecError(f"not a valid URL: {redact(raw)!r}", "a URL needs a host or a file path")
     last = unquote(parts.path.rstrip("/").rpartition("/")[2])
     name = _name_from_filename(last) if kind == "url" else None
     return AppSpec(raw, kind, text, name)
 
 
 def _path_spec(raw: str, text: str, cwd: Path) -> AppSpec:
+    bare, extras = _split_extras(text)
+    extras = _canonical_extras(raw, extras)
+    try:
+        return _local_spec(raw, bare, extras, cwd)
+    except (OSError, RuntimeError) as exc:  # ENAMETOOLONG, ELOOP, EACCES; "~nobody"
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError(
+            f"cannot use the path {bare}: {reason}", "check the path, or give a package name"
+        ) from None
+
+
+def _canonical_extras(raw: str, extras: str) -> str:
+    if not extras:
+        return ""
+    try:
+        names = Requirement(f"x{extras}").extras
+    except InvalidRequirement:
+        raise SpecError(
+            f"invalid extras in {raw!r}: {extras}", "extras are names: ./proj[cli,docs]"
+        ) from None
+    return f"[{','.join(sorted(names))}]" if names else ""
+
+
+def _local_spec(raw: str, text: str, extras: str, cwd: Path) -> AppSpec:
     path = (cwd / Path(text).expanduser()).resolve()
     if not path.exists():
         raise SpecError(
@@ -136,7 +204,7 @@ def _path_spec(raw: str, text: str, cwd: Path) -> AppSpec:
                 f"not a Python project: {text}",
                 "a project directory needs a pyproject.toml or setup.py",
             )
-        return AppSpec(raw, "directory", str(path), _static_project_name(path))
+        return AppSpec(raw, "directory", f"{path}{extras}", _static_project_name(path))
     if path.name.endswith(".whl"):
         name = _name_from_filename(path.name)
         if name is None:
@@ -144,9 +212,9 @@ def _path_spec(raw: str, text: str, cwd: Path) -> AppSpec:
                 f"not a valid wheel file name: {path.name}",
                 "wheels are named NAME-VERSION-TAGS.whl",
             )
-        return AppSpec(raw, "wheel", str(path), name)
+        return AppSpec(raw, "wheel", f"{path}{extras}", name)
     if path.name.endswith(_SDIST_SUFFIXES):
-        return AppSpec(raw, "sdist", str(path), _name_from_filename(path.name))
+        return AppSpec(raw, "sdist", f"{path}{extras}", _name_from_filename(path.name))
     raise SpecError(
         f"not a wheel, sdist or project directory: {text}", "give a .whl, a .tar.gz or a directory"
     )

@@ -21,11 +21,19 @@ def pyenv_python(minor: str) -> Path:
 
 
 def test_python_version_is_found_in_pyenv_even_behind_a_failing_shim(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected = pyenv_python("3.12")
+    shims = appx_env.tmp / "shims"
+    shims.mkdir()
+    probed = appx_env.tmp / "shim-was-run"
+    shim = shims / "python3.12"  # like pyenv's shim of a version that is not selected
+    shim.write_text(f"#!/bin/sh\ntouch {probed}\necho 'pyenv: not selected' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(shims), os.environ["PATH"]]))
     result = run_appx("install", "--python", "3.12", "cowsay-lite")
     assert result.code == 0, result
+    assert probed.exists(), "the failing shim came first on PATH and was tried"
     receipt = receipt_of(appx_env, "cowsay-lite")
     assert receipt["python"]["requested"] == "3.12"
     assert receipt["python"]["executable"] == str(expected)
@@ -35,6 +43,9 @@ def test_python_version_is_found_in_pyenv_even_behind_a_failing_shim(
     )
     listed = run_appx("list").stdout
     assert "(Python 3.12." in listed
+    again = run_appx("install", "cowsay-lite")  # no --python: the default differs, unasked
+    assert again.code == 0, again
+    assert "installed with Python" not in again.stdout + again.stderr
 
 
 def test_old_target_python_gets_a_pip_that_supports_it(

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Protocol
 
 from appx import proc
-from appx.credentials import redact
 from appx.errors import InstallerError
 from appx.interpreters import Interpreter
 
@@ -20,12 +19,6 @@ class IndexOptions:
 
     index_url: str | None = None
     pip_args: tuple[str, ...] = ()
-
-    def redacted(self) -> tuple[str | None, tuple[str, ...]]:
-        return (
-            redact(self.index_url) if self.index_url else None,
-            tuple(redact(a) for a in self.pip_args),
-        )
 
 
 @dataclass(frozen=True)
@@ -73,10 +66,9 @@ class Backend(Protocol):
 
 
 _PROBE = (
-    "import json, sys, sysconfig; "
+    "import json, sysconfig; "
     "print(json.dumps({'purelib': sysconfig.get_path('purelib'), "
-    "'scripts': sysconfig.get_path('scripts'), "
-    "'version': '%d.%d.%d' % sys.version_info[:3]}))"
+    "'scripts': sysconfig.get_path('scripts')}))"
 )
 
 

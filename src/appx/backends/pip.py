@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from appx import proc
 from appx.backends.base import IndexOptions, OnStart, VenvLayout, probe_venv
+from appx.backends.pip_isolation import pip_environment
 from appx.credentials import redact
 from appx.errors import InstallerError
 from appx.interpreters import Interpreter
@@ -86,7 +87,8 @@ class PipBackend:
             *_PIP_FLAGS,
         ]
         argv += _index_args(index) + targets
-        if proc.run_logged(argv, log=log, on_start=on_start, redact=redact) != 0:
+        env = pip_environment()
+        if proc.run_logged(argv, log=log, env=env, on_start=on_start, redact=redact) != 0:
             raise InstallerError(
                 f"pip failed to install {' '.join(redact(r) for r in requirements)}",
                 _last_error_line(log) or "see the log for pip's output",
@@ -108,7 +110,7 @@ class PipBackend:
             ]
             argv += [*_PIP_FLAGS, "--dry-run", "--no-deps", "--ignore-installed", "--quiet"]
             argv += ["--report", report, *_index_args(index), requirement]
-            if proc.run_logged(argv, log=log, redact=redact) != 0:
+            if proc.run_logged(argv, log=log, env=pip_environment(), redact=redact) != 0:
                 raise InstallerError(
                     f"pip could not resolve {redact(requirement)}",
                     _last_error_line(log) or "see the log for pip's output",
@@ -213,10 +215,46 @@ def _requested_name(report: Path) -> str:
         ) from None
 
 
+HINT_LIMIT = 300
+
+
 def _last_error_line(log: Path) -> str:
+    """pip's first error in the log, made a one-line hint; "" when there is none.
+
+    pip reports a crash as "ERROR: Exception:" and a traceback: the traceback's
+    last line (the exception and its message) says what went wrong.
+    """
     try:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return ""
-    errors = [line.strip() for line in lines if line.startswith("ERROR:")]
-    return errors[0].removeprefix("ERROR:").strip()[:300] if errors else ""
+    start = next((i for i, line in enumerate(lines) if line.startswith("ERROR:")), None)
+    if start is None:
+        return ""
+    text = lines[start].removeprefix("ERROR:").strip()
+    if not text or text.endswith(":"):
+        following = []
+        for line in lines[start + 1 :]:
+            if line.startswith(("$ ", "ERROR:")):  # appx's next command, or pip's next error
+                break
+            if line.strip() and not line[0].isspace() and not _is_traceback_frame(line):
+                following.append(line.strip())
+        text = following[-1] if following else text
+    return shorten(text, HINT_LIMIT)
+
+
+def _is_traceback_frame(line: str) -> bool:
+    return line.startswith(
+        ("Traceback (most recent call last)", "The above exception", "During handling")
+    )
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked with '...'."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # a word boundary not too far back; a giant word is cut
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "..."
