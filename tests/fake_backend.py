@@ -44,7 +44,7 @@ def this_interpreter() -> Interpreter:
         (version[0], version[1], version[2]),
         "cpython",
         requested_by="appx",
-        markers=dict(default_environment()),
+        markers={key: str(value) for key, value in default_environment().items()},
     )
 
 
