@@ -18,8 +18,9 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from appx.backends.base import IndexOptions, OnStart, VenvLayout
+from appx.backends.base import OnStart, VenvLayout
 from appx.errors import InstallerError
+from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter
 
 PY = f"python{sys.version_info[0]}.{sys.version_info[1]}"

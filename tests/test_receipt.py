@@ -12,6 +12,7 @@ import pytest
 
 from appx.credentials import CREDENTIALS_NAME, load_credentials
 from appx.errors import ReceiptError
+from appx.indexes import IndexOptions
 from appx.receipt import (
     RECEIPT_NAME,
     SCHEMA_VERSION,
@@ -58,8 +59,16 @@ def _receipt() -> Receipt:
         backend_version="24.0",
         editable=True,
         include_deps=True,
-        index_url="https://user:****@index.example.org/simple",
-        pip_args=("--no-cache-dir", "--prefer-binary"),
+        index=IndexOptions(
+            index_url="https://user:****@index.example.org/simple",
+            extra_index_urls=("https://extra.example.org/simple",),
+            find_links=("/srv/wheels",),
+            no_index=False,
+            pre=True,
+            trusted_hosts=("extra.example.org",),
+            constraints=("/srv/constraints.txt",),
+            pip_args=("--no-cache-dir", "--prefer-binary"),
+        ),
         distributions={"black": "24.1.0", "click": "8.1.7"},
         direct_urls={
             "black": DirectUrl("https://github.com/psf/black", "vcs", vcs="git", commit_id="abc123")
@@ -95,7 +104,8 @@ def test_a_saved_receipt_loads_back_equal(gen: Path) -> None:
     assert saved == gen / RECEIPT_NAME
     loaded = load_receipt(gen)
     assert loaded == receipt
-    assert isinstance(loaded.pip_args, tuple)
+    assert isinstance(loaded.index.pip_args, tuple)
+    assert loaded.index.find_links == ("/srv/wheels",)
     assert isinstance(loaded.injected, tuple)
     assert isinstance(loaded.pins, tuple)
     assert loaded.commands[1] == ExposedCommand("blackd", "blackd-b", "console", "black")
@@ -106,7 +116,7 @@ def test_a_saved_receipt_loads_back_equal(gen: Path) -> None:
 
 def test_a_minimal_receipt_round_trips_with_defaults(gen: Path) -> None:
     receipt = replace(
-        _receipt(), pip_args=(), commands=(), man_pages=(), injected=(), pins=(), index_url=None
+        _receipt(), index=IndexOptions(), commands=(), man_pages=(), injected=(), pins=()
     )
     save_receipt(gen, receipt)
     assert load_receipt(gen) == receipt
@@ -223,9 +233,10 @@ def test_a_receipt_that_is_a_directory_is_an_error_naming_it(gen: Path) -> None:
         ({"app": ["black"]}, "app is not a string"),
         ({"editable": "yes"}, "editable is not true or false"),
         ({"schema": True}, "schema is not an integer"),
-        ({"index_url": 3}, "index_url is not a string"),
-        ({"pip_args": "--pre"}, "pip_args is not a list"),
-        ({"pip_args": ["--pre", 1]}, "pip_args[1] is not a string"),
+        ({"index": {"index_url": 3}}, "index.index_url is not a string"),
+        ({"index": {"pip_args": "--pre"}}, "index.pip_args is not a list"),
+        ({"index": {"pip_args": ["--pre", 1]}}, "index.pip_args[1] is not a string"),
+        ({"index": {"no_index": "no"}}, "index.no_index is not true or false"),
         ({"distributions": {"black": 24}}, "distributions.black is not a string"),
         ({"python": ["3.12"]}, "python is not an object"),
         ({"venv": {"python": "/x"}}, "venv.purelib is missing"),
@@ -308,34 +319,47 @@ def _secret_receipt() -> Receipt:
         _receipt(),
         spec="toola @ http://alice:pw@h/x.whl",
         requirement="toola@ http://alice:pw@h/x.whl",
-        index_url="https://ghp_TOKEN@h/simple",
-        pip_args=("--pre", "--extra-index-url=https://bob:pw2@h2/s"),
+        index=IndexOptions(
+            index_url="https://ghp_TOKEN@h/simple",
+            extra_index_urls=("https://carol:pw3@h3/simple",),
+            find_links=("https://tok4@h4/wheels/",),
+            pip_args=("--pre", "--extra-index-url=https://bob:pw2@h2/s"),
+        ),
     )
 
 
 def test_secrets_never_reach_the_receipt_but_are_kept_for_a_rebuild(gen: Path) -> None:
     save_receipt(gen, _secret_receipt())
     text = (gen / RECEIPT_NAME).read_text(encoding="utf-8")
-    for secret in ("pw@", "ghp_TOKEN", "pw2"):
+    for secret in ("pw@", "ghp_TOKEN", "pw2", "pw3", "tok4"):
         assert secret not in text
     loaded = load_receipt(gen)
     assert loaded.spec == "toola @ http://alice:****@h/x.whl"
-    assert loaded.index_url == "https://****@h/simple"
-    assert loaded.pip_args == ("--pre", "--extra-index-url=https://bob:****@h2/s")
+    assert loaded.index.index_url == "https://****@h/simple"
+    assert loaded.index.extra_index_urls == ("https://carol:****@h3/simple",)
+    assert loaded.index.find_links == ("https://****@h4/wheels/",)
+    assert loaded.index.pip_args == ("--pre", "--extra-index-url=https://bob:****@h2/s")
     credentials = gen / CREDENTIALS_NAME
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     assert loaded.with_secrets(load_credentials(gen)) == _secret_receipt()
 
 
 def test_a_receipt_without_secrets_gets_no_credentials_file(gen: Path) -> None:
-    save_receipt(gen, replace(_receipt(), index_url="https://h/simple"))
+    save_receipt(gen, replace(_receipt(), index=IndexOptions(index_url="https://h/simple")))
     assert not (gen / CREDENTIALS_NAME).exists()
     assert load_credentials(gen) == {}
 
 
 def test_splitting_secrets_round_trips(gen: Path) -> None:
     public, secrets = _secret_receipt().split_secrets()
-    assert set(secrets) == {"spec", "requirement", "index_url", "pip_args.1"}
+    assert set(secrets) == {
+        "spec",
+        "requirement",
+        "index.index_url",
+        "index.extra_index_urls.0",
+        "index.find_links.0",
+        "index.pip_args.1",
+    }
     assert public.with_secrets(secrets) == _secret_receipt()
     assert public.split_secrets() == (public, {})
 
@@ -388,3 +412,15 @@ def test_a_distribution_from_an_index_has_no_direct_url(tmp_path: Path) -> None:
     assert read_direct_url(tmp_path) is None
     (tmp_path / "direct_url.json").write_text("{", encoding="utf-8")
     assert read_direct_url(tmp_path) is None
+
+
+def test_a_receipt_written_before_the_index_table_loads_its_index_options(gen: Path) -> None:
+    data = _receipt().to_json()
+    del data["index"]
+    data["index_url"] = "https://index.example.org/simple"
+    data["pip_args"] = ["--prefer-binary"]
+    _write(gen, data)
+    loaded = load_receipt(gen)
+    assert loaded.index == IndexOptions(
+        index_url="https://index.example.org/simple", pip_args=("--prefer-binary",)
+    )

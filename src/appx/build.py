@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appx import __version__, store
-from appx.backends.base import Backend, IndexOptions, VenvLayout
+from appx.backends.base import Backend, VenvLayout
 from appx.credentials import redact
 from appx.errors import InstallerError, NoCommandsError
 from appx.faults import checkpoint
+from appx.indexes import IndexOptions
 from appx.inspect import DistInfo, Exposed, installed_distributions, read_exposed
 from appx.interpreters import Interpreter
 from appx.links import exposed_man_name, exposed_name
@@ -141,8 +142,6 @@ def make_receipt(
         ExposedManPage(m.section, m.name, exposed_man_name(m.name, suffix), m.distribution)
         for m in exposed.man_pages
     )
-    # save_receipt keeps secrets out of the receipt (in the credentials file beside it)
-    index_url, pip_args = request.index.index_url, request.index.pip_args
     spec = request.spec
     return Receipt(
         app=request.app,
@@ -158,8 +157,7 @@ def make_receipt(
         backend_version=backend[1],
         editable=spec.editable,
         include_deps=request.include_deps,
-        index_url=index_url,
-        pip_args=pip_args,
+        index=request.index,  # save_receipt keeps its secrets in the credentials file
         distributions={d.name: d.version for d in distributions.values()},
         direct_urls=direct_urls((d.name, d.path) for d in distributions.values()),
         commands=commands,

@@ -107,6 +107,26 @@ def install(
     index_url: Annotated[
         str | None, typer.Option("--index-url", "-i", help="Package index URL.")
     ] = None,
+    extra_index_url: Annotated[
+        list[str] | None,
+        typer.Option("--extra-index-url", help="Another index to search (repeatable)."),
+    ] = None,
+    find_links: Annotated[
+        list[str] | None,
+        typer.Option("--find-links", help="A directory or page of archives (repeatable)."),
+    ] = None,
+    no_index: Annotated[
+        bool, typer.Option("--no-index", help="Use no index: only --find-links.")
+    ] = False,
+    pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
+    trusted_host: Annotated[
+        list[str] | None,
+        typer.Option("--trusted-host", help="A host to trust without valid HTTPS (repeatable)."),
+    ] = None,
+    constraint: Annotated[
+        list[str] | None,
+        typer.Option("--constraint", "-c", help="A constraints file (repeatable)."),
+    ] = None,
     pip_args: Annotated[
         str, typer.Option(help="Extra arguments for pip, quoted as one string.")
     ] = "",
@@ -123,25 +143,35 @@ def install(
       appx install black==24.1.0 --suffix=-24
       appx install ./my-project --editable
       appx install git+https://github.com/user/tool.git --python 3.12
+      appx install tool --index-url https://pypi.example.org/simple --pre
+      appx install tool --no-index --find-links ./wheels
     """
+    from appx.indexes import IndexOptions, absolute_location
     from appx.install import InstallOptions, install_apps
     from appx.render import render_install
 
     state = _state(ctx)
+    cwd = Path.cwd()
     state.console.use_json(json_output, {"results": []})
     options = InstallOptions(
         python=python,
         force=force,
         suffix=suffix,
         include_deps=include_deps,
-        index_url=index_url,
-        pip_args=_split_pip_args(pip_args),
+        index=IndexOptions(
+            index_url=index_url,
+            extra_index_urls=tuple(extra_index_url or ()),
+            find_links=tuple(absolute_location(place, cwd) for place in find_links or ()),
+            no_index=no_index,
+            pre=pre,
+            trusted_hosts=tuple(trusted_host or ()),
+            constraints=tuple(absolute_location(place, cwd) for place in constraint or ()),
+            pip_args=_split_pip_args(pip_args),
+        ),
         editable=editable,
         keep_log=state.console.verbose,
     )
-    results = install_apps(
-        state.paths, specs, options, state.console, cwd=Path.cwd(), environ=os.environ
-    )
+    results = install_apps(state.paths, specs, options, state.console, cwd=cwd, environ=os.environ)
     render_install(state.console, results)
 
 

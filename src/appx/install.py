@@ -11,13 +11,14 @@ from typing import Literal
 
 from appx import store
 from appx.backends import get_backend
-from appx.backends.base import Backend, IndexOptions
+from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest, build_generation
 from appx.commit import expose_and_flip
 from appx.credentials import redact
 from appx.errors import AppxError, InterruptedByUser, from_exception
 from appx.faults import checkpoint
+from appx.indexes import IndexOptions
 from appx.inspect import validate_name
 from appx.interpreters import Interpreter, find_python
 from appx.links import receipt_links
@@ -39,8 +40,7 @@ class InstallOptions:
     force: bool = False
     suffix: str = ""
     include_deps: bool = False
-    index_url: str | None = None
-    pip_args: tuple[str, ...] = ()
+    index: IndexOptions = field(default_factory=IndexOptions)
     editable: bool = False
     keep_log: bool = False
     backend: str = "pip"
@@ -69,10 +69,10 @@ class _Context:
     cwd: Path
     interpreter: Interpreter
     backend: Backend
-    index: IndexOptions = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.index = IndexOptions(self.options.index_url, self.options.pip_args)
+    @property
+    def index(self) -> IndexOptions:
+        return self.options.index
 
 
 def install_apps(
@@ -94,7 +94,7 @@ def install_apps(
     paths.check_usable(write=True)
     if options.suffix:
         validate_suffix(options.suffix)
-    check_pip_args(options.pip_args)
+    check_pip_args(options.index.pip_args)
     if interpreter is None:
         with reporter.step("Finding Python"):
             interpreter = find_python(options.python, environ=environ, default=paths.default_python)

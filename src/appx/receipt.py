@@ -1,9 +1,9 @@
 """The receipt: everything needed to rebuild a generation exactly, saved atomically.
 
-The receipt holds no secret: the spec, requirement, index URL and pip args are
-stored redacted, and their originals (only those that held a secret) go to the
-generation's credentials file (see appx.credentials), from which
-:meth:`Receipt.with_secrets` puts them back for a rebuild.
+The receipt holds no secret: the spec, requirement and every text of the index
+options (URLs, find-links, pip args) are stored redacted, and their originals
+(only those that held a secret) go to the generation's credentials file (see
+appx.credentials), from which :meth:`Receipt.with_secrets` puts them back.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from appx.credentials import redact, save_credentials, split_secrets
 from appx.errors import ReceiptError
+from appx.indexes import IndexOptions
 from appx.inspect import name_problem
 from appx.specs import suffix_problem
 
@@ -95,8 +96,7 @@ class Receipt:
     backend_version: str
     editable: bool = False
     include_deps: bool = False
-    index_url: str | None = None
-    pip_args: tuple[str, ...] = ()
+    index: IndexOptions = field(default_factory=IndexOptions)
     distributions: dict[str, str] = field(default_factory=dict)  # name -> version
     direct_urls: dict[str, DirectUrl] = field(default_factory=dict)  # name -> origin
     commands: tuple[ExposedCommand, ...] = ()
@@ -117,6 +117,9 @@ class Receipt:
             raise ValueError("not a JSON object")  # noqa: TRY004 -- bad data, one error kind
         if data.get("schema") != SCHEMA_VERSION:
             raise ValueError(f"unknown receipt schema {data.get('schema')!r}")
+        if "index" not in data:  # written before the index options had a table of their own
+            old = {key: data[key] for key in ("index_url", "pip_args") if key in data}
+            data = {**data, "index": old}
         receipt: Receipt = _from_object(cls, data, "")
         _check_names(receipt)
         return receipt
@@ -124,30 +127,23 @@ class Receipt:
     def split_secrets(self) -> tuple[Receipt, dict[str, str]]:
         """This receipt with every secret redacted, and the originals of what held one."""
         originals = {"spec": self.spec, "requirement": self.requirement}
-        if self.index_url is not None:
-            originals["index_url"] = self.index_url
-        originals.update({f"pip_args.{i}": arg for i, arg in enumerate(self.pip_args)})
+        originals.update({f"index.{key}": text for key, text in self.index.texts()})
         secrets = {key: value for key, value in originals.items() if split_secrets(value)[1]}
         public = replace(
             self,
             spec=redact(self.spec),
             requirement=redact(self.requirement),
-            index_url=None if self.index_url is None else redact(self.index_url),
-            pip_args=tuple(redact(arg) for arg in self.pip_args),
+            index=self.index.map_texts(lambda _key, text: redact(text)),
         )
         return public, secrets
 
     def with_secrets(self, secrets: Mapping[str, str]) -> Receipt:
         """Put back the originals that :meth:`split_secrets` took out (for a rebuild)."""
-        pip_args = list(self.pip_args)
-        for i in range(len(pip_args)):
-            pip_args[i] = secrets.get(f"pip_args.{i}", pip_args[i])
         return replace(
             self,
             spec=secrets.get("spec", self.spec),
             requirement=secrets.get("requirement", self.requirement),
-            index_url=secrets.get("index_url", self.index_url),
-            pip_args=tuple(pip_args),
+            index=self.index.map_texts(lambda key, text: secrets.get(f"index.{key}", text)),
         )
 
 

@@ -246,7 +246,9 @@ def test_index_url_credentials_are_never_shown_or_stored(
     assert result.code == 0, result
     assert "s3cret-token" not in result.stdout + result.stderr
     receipt = receipt_of(appx_env, "cowsay-lite")
-    assert receipt["index_url"] == index_server.url.replace("http://", "http://alice:****@")
+    assert receipt["index"]["index_url"] == index_server.url.replace(
+        "http://", "http://alice:****@"
+    )
     logs = list((appx_env.appx_home / "logs").iterdir())
     assert logs, "--verbose keeps the installer's log"
     for log in logs:
@@ -261,7 +263,33 @@ def test_pip_args_reach_pip(run_appx: RunAppx, index: IndexServer, appx_env: Env
     result = run_appx("install", "--pip-args=--no-deps", "app-with-dep")
     assert result.code == 0, result
     assert purelib_dists(appx_env, "app-with-dep") == {"app-with-dep"}
-    assert receipt_of(appx_env, "app-with-dep")["pip_args"] == ["--no-deps"]
+    assert receipt_of(appx_env, "app-with-dep")["index"]["pip_args"] == ["--no-deps"]
+
+
+def test_index_options_reach_the_installer_and_are_recorded(
+    run_appx: RunAppx, wheel_factory: WheelFactory, index_server: IndexServer, appx_env: Env
+) -> None:
+    for version in ("1.0", "2.0rc1"):
+        wheel_factory("pre-tool", version, console_scripts={"pre-tool": "pre_tool:main"})
+    wheels = appx_env.tmp / "wheels"
+    stable = run_appx(
+        "install", "--no-index", "--find-links", "wheels", "pre-tool", cwd=appx_env.tmp
+    )
+    assert stable.code == 0, stable
+    assert output_of(appx_env.bin_dir / "pre-tool") == "pre-tool 1.0"
+    index = receipt_of(appx_env, "pre-tool")["index"]
+    assert (index["no_index"], index["find_links"], index["pre"]) == (True, [str(wheels)], False)
+
+    extra = index_server.url.replace("http://", "http://ghp_EXTRATOKEN@")
+    args = ["--find-links", str(wheels), "--pre", "--extra-index-url", extra]
+    pre = run_appx("install", "--force", *args, "--trusted-host", "127.0.0.1", "pre-tool")
+    assert pre.code == 0, pre
+    assert output_of(appx_env.bin_dir / "pre-tool") == "pre-tool 2.0rc1"
+    index = receipt_of(appx_env, "pre-tool")["index"]
+    assert index["pre"] is True
+    assert index["trusted_hosts"] == ["127.0.0.1"]
+    assert index["extra_index_urls"] == [index_server.url.replace("http://", "http://****@")]
+    assert "ghp_EXTRATOKEN" not in pre.stdout + pre.stderr
 
 
 def test_user_variables_never_redirect_the_install(

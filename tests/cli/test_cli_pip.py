@@ -128,13 +128,13 @@ def test_secrets_stay_out_of_output_logs_receipt_and_list(
         assert "ghp_INDEXTOKEN" not in text
         assert "SPECPASS" not in text
     receipt = receipt_of(appx_env, "cowsay-lite")
-    assert receipt["index_url"] == index_server.url.replace("http://", "http://****@")
+    assert receipt["index"]["index_url"] == index_server.url.replace("http://", "http://****@")
     assert "bob:****@" in receipt["spec"]
     assert "bob:****@" in json.loads(listed.stdout)["apps"][0]["spec"]
     credentials = generation / "appx-credentials.json"
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     kept = json.loads(credentials.read_text())
-    assert kept["index_url"] == index_url
+    assert kept["index.index_url"] == index_url
     assert kept["spec"] == spec
 
     again = run_appx("install", "-i", index_url, spec)

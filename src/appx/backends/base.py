@@ -10,15 +10,8 @@ from typing import Protocol
 
 from appx import proc
 from appx.errors import InstallerError
+from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter
-
-
-@dataclass(frozen=True)
-class IndexOptions:
-    """Where packages come from: the index URL and extra installer arguments."""
-
-    index_url: str | None = None
-    pip_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from appx import proc
-from appx.backends.base import IndexOptions, OnStart, VenvLayout, probe_venv
+from appx.backends.base import OnStart, VenvLayout, probe_venv
 from appx.backends.pip_isolation import pip_environment
 from appx.credentials import redact
 from appx.errors import InstallerError
+from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter
 from appx.locks import shared_lock
 from appx.paths import AppxPaths
@@ -145,7 +146,18 @@ class PipBackend:
 
 
 def _index_args(index: IndexOptions) -> list[str]:
+    """pip's arguments for the index options; the pass-through pip args come last."""
     args = ["--index-url", index.index_url] if index.index_url else []
+    for url in index.extra_index_urls:
+        args += ["--extra-index-url", url]
+    for place in index.find_links:
+        args += ["--find-links", place]
+    for host in index.trusted_hosts:
+        args += ["--trusted-host", host]
+    for constraint in index.constraints:
+        args += ["--constraint", constraint]
+    args += ["--no-index"] if index.no_index else []
+    args += ["--pre"] if index.pre else []
     return args + list(index.pip_args)
 
 

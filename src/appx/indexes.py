@@ -1,0 +1,57 @@
+"""Where packages come from: index options that every backend honours, recorded in receipts.
+
+The structured options mean the same to pip and uv; ``pip_args`` is pip's own
+pass-through, recorded and replayed on every rebuild but not understood by appx.
+Any of the texts may hold a secret (a token in a URL): `texts` names each one
+with a key, so the receipt can store them redacted and keep the originals aside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    pre: bool = False
+    trusted_hosts: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()  # absolute paths or URLs of constraint files
+    pip_args: tuple[str, ...] = ()  # pip only
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """Each text that may hold a secret, with a key that names its place."""
+        if self.index_url is not None:
+            yield "index_url", self.index_url
+        for field in ("extra_index_urls", "find_links", "constraints", "pip_args"):
+            for position, text in enumerate(getattr(self, field)):
+                yield f"{field}.{position}", text
+
+    def map_texts(self, change: Callable[[str, str], str]) -> IndexOptions:
+        """These options with ``change(key, text)`` applied to every text `texts` names."""
+
+        def each(field: str) -> tuple[str, ...]:
+            values: tuple[str, ...] = getattr(self, field)
+            return tuple(change(f"{field}.{i}", text) for i, text in enumerate(values))
+
+        return replace(
+            self,
+            index_url=None if self.index_url is None else change("index_url", self.index_url),
+            extra_index_urls=each("extra_index_urls"),
+            find_links=each("find_links"),
+            constraints=each("constraints"),
+            pip_args=each("pip_args"),
+        )
+
+
+def absolute_location(text: str, cwd: Path) -> str:
+    """A URL as it is; a local path made absolute, so a rebuild finds it from anywhere."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
+        return text
+    return str(cwd / Path(text).expanduser())
