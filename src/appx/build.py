@@ -47,6 +47,16 @@ class BuildRequest:
     index: IndexOptions
 
 
+def request_from_receipt(receipt: Receipt) -> BuildRequest:
+    """What rebuilding an app takes, from its receipt (pass one with its secrets put back)."""
+    spec = AppSpec(
+        receipt.spec, receipt.spec_kind, receipt.requirement, receipt.package, receipt.editable
+    )
+    return BuildRequest(
+        receipt.app, receipt.package, spec, receipt.suffix, receipt.include_deps, receipt.index
+    )
+
+
 @dataclass(frozen=True)
 class BuildContext:
     """The tools a build uses: where logs go, the backend, the interpreter, the reporter."""

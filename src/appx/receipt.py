@@ -22,7 +22,7 @@ from appx.credentials import redact, save_credentials, split_secrets
 from appx.errors import ReceiptError
 from appx.indexes import IndexOptions
 from appx.inspect import name_problem
-from appx.specs import suffix_problem
+from appx.specs import SpecKind, suffix_problem
 
 RECEIPT_NAME = "appx-receipt.json"
 SCHEMA_VERSION = 1
@@ -87,7 +87,7 @@ class Receipt:
     package: str
     version: str
     spec: str
-    spec_kind: str
+    spec_kind: SpecKind
     requirement: str
     suffix: str
     python: PythonInfo
