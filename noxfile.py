@@ -49,7 +49,7 @@ def smoke(session: nox.Session) -> None:
         session.run(str(appx), "list", env=env, external=True)
         session.run(str(appx), "uninstall", "black", "pycowsay", env=env, external=True)
         for gone in ("black", "blackd", "pycowsay"):
-            if (home / ".local" / "bin" / gone).exists():
+            if os.path.lexists(home / ".local" / "bin" / gone):
                 session.error(f"{gone} is still in the bin dir after uninstall")
         session.run(str(appx), "uninstall", "appx", env=env, external=True)
 

@@ -27,8 +27,13 @@ def test_a_receipt_with_its_secrets_gives_back_the_request_that_built_it(
         pip_args=("--prefer-binary",),
     )
     spec = parse_spec("tool[extra]>=1", cwd=tmp_path)
-    request = BuildRequest("tool+-b", "tool", spec, "-b", True, index)
-    backend = FakeBackend({"tool": FakePackage("tool", "1.5", commands=["tool"])})
+    request = BuildRequest("tool+-b", "tool", spec, "-b", True, index, injected=("plugin",))
+    backend = FakeBackend(
+        {
+            "tool": FakePackage("tool", "1.5", commands=["tool"]),
+            "plugin": FakePackage("plugin", "0.1", commands=["plug"]),
+        }
+    )
     generation = store.begin_generation(paths, "tool+-b")
     console = Console(out=io.StringIO(), err=io.StringIO())
     tools = BuildContext(backend, this_interpreter(), console, tmp_path / "log")
@@ -39,4 +44,7 @@ def test_a_receipt_with_its_secrets_gives_back_the_request_that_built_it(
     assert "pw@" not in str(public)
     rebuilt = request_from_receipt(public.with_secrets(load_credentials(generation.path)))
     assert rebuilt == request
-    assert [c.exposed_as for c in built.commands] == ["tool-b"]
+    assert backend.installs == [["tool[extra]>=1", "plugin"]]
+    assert built.injected == ("plugin",)
+    # --include-deps exposes the injected package's commands too
+    assert [c.exposed_as for c in built.commands] == ["plug-b", "tool-b"]

@@ -45,6 +45,11 @@ class BuildRequest:
     suffix: str
     include_deps: bool
     index: IndexOptions
+    injected: tuple[str, ...] = ()  # requirements installed beside the app's own
+
+    @property
+    def requirements(self) -> list[str]:
+        return [self.spec.requirement, *self.injected]
 
 
 def request_from_receipt(receipt: Receipt) -> BuildRequest:
@@ -53,7 +58,13 @@ def request_from_receipt(receipt: Receipt) -> BuildRequest:
         receipt.spec, receipt.spec_kind, receipt.requirement, receipt.package, receipt.editable
     )
     return BuildRequest(
-        receipt.app, receipt.package, spec, receipt.suffix, receipt.include_deps, receipt.index
+        receipt.app,
+        receipt.package,
+        spec,
+        receipt.suffix,
+        receipt.include_deps,
+        receipt.index,
+        receipt.injected,
     )
 
 
@@ -84,7 +95,7 @@ def build_generation(
         ctx.backend.install(
             layout,
             ctx.interpreter,
-            [spec.requirement],
+            request.requirements,
             editable=spec.editable,
             index=request.index,
             log=ctx.log,
@@ -168,6 +179,7 @@ def make_receipt(
         editable=spec.editable,
         include_deps=request.include_deps,
         index=request.index,  # save_receipt keeps its secrets in the credentials file
+        injected=request.injected,
         distributions={d.name: d.version for d in distributions.values()},
         direct_urls=direct_urls((d.name, d.path) for d in distributions.values()),
         commands=commands,

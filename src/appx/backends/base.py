@@ -51,7 +51,9 @@ class Backend(Protocol):
         index: IndexOptions,
         log: Path,
         on_start: OnStart,
-    ) -> None: ...
+    ) -> None:
+        """Install the app's requirement (editable if asked) and any others beside it."""
+        ...
 
     def resolve_name(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path

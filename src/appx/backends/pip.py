@@ -78,9 +78,9 @@ class PipBackend:
         log: Path,
         on_start: OnStart,
     ) -> None:
-        targets: list[str] = []
-        for requirement in requirements:
-            targets += ["-e", requirement] if editable else [requirement]
+        first, *others = requirements
+        targets = ["-e", first] if editable else [first]
+        targets += others
         argv: list[str | os.PathLike[str]] = [
             layout.python,
             self._runner(interpreter),
