@@ -158,3 +158,17 @@ def test_restored_handlers_are_the_previous_ones() -> None:
     signals.restore_handlers({signal.SIGTERM: None})  # unknown to Python: the default
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     signals.restore_handlers(previous)
+
+
+def test_the_cli_installs_the_handlers_so_a_child_start_is_never_split() -> None:
+    from appx import cli
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python starts
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    assert cli.run(["--version"]) == 0
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt), deferred():
+        _send(signal.SIGINT)
+        steps.append("recorded")
+    assert steps == ["recorded"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +14,7 @@ from appx import __version__
 from appx.errors import AppxError
 from appx.output import Console
 from appx.paths import AppxPaths
+from appx.signals import install_handlers
 
 app = typer.Typer(
     name="appx",
@@ -223,16 +223,11 @@ def environment(
     render_environment(state.console, describe_environment(state.paths, os.environ), json_output)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C: the build is discarded and the installer stopped."""
-    raise KeyboardInterrupt
-
-
 def run(argv: list[str]) -> int:
     """Run the CLI and return the exit code; the only place AppxError becomes one."""
     state = State(Console())
     console = state.console
-    signal.signal(signal.SIGTERM, _interrupt)
+    install_handlers()  # SIGINT and SIGTERM unwind as KeyboardInterrupt
     try:
         code = app(args=argv, prog_name="appx", standalone_mode=False, obj=state)
         if code == 130:  # typer turns Ctrl-C into a returned 130 once it has cleaned up
