@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from appx import signals
+from appx import faults, signals
 from appx.signals import CleanupCut, committed, deferred, interrupt_pending
 
 
@@ -172,3 +172,29 @@ def test_the_cli_installs_the_handlers_so_a_child_start_is_never_split() -> None
         _send(signal.SIGINT)
         steps.append("recorded")
     assert steps == ["recorded"]
+
+
+# ---------------------------------------------------------------- fault points that interrupt
+
+
+def test_a_fault_point_can_press_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPX_FAULT_AT", "after-venv")
+    monkeypatch.setenv("APPX_FAULT_SIGNAL", "INT")
+    faults.checkpoint("after-marker")  # not this point: nothing happens
+    with pytest.raises(KeyboardInterrupt):
+        faults.checkpoint("after-venv")
+
+
+def test_a_fault_point_after_the_commit_can_press_ctrl_c_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APPX_FAULT_AT", "after-flip")
+    monkeypatch.setenv("APPX_FAULT_SIGNAL", "TERM")
+    with committed():
+        faults.checkpoint("after-flip")
+    assert interrupt_pending()
+    signals.clear_pending()
+
+    monkeypatch.setenv("APPX_FAULT_SIGNAL", "int, int")
+    with pytest.raises(CleanupCut), committed():
+        faults.checkpoint("after-flip")
