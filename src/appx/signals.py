@@ -13,6 +13,7 @@ interrupted change unwinds and discards its work. Two windows change that:
 ``interrupt_pending()`` tells a batch that a recorded signal asks it to stop
 before its next item. Only Python-level handlers are used, never a signal mask:
 children inherit masks, and an installer that cannot be interrupted is worse.
+Python runs handlers in the main thread only, so these windows are meant for it.
 """
 
 from __future__ import annotations
