@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -16,6 +18,8 @@ from appx.paths import AppxPaths
 from appx.store import (
     GENERATION_RE,
     Generation,
+    Store,
+    app_store,
     begin_generation,
     collect_garbage,
     detach_app,
@@ -76,7 +80,6 @@ def test_a_new_generation_is_marked_as_being_built(paths: AppxPaths) -> None:
     assert GENERATION_RE.match(generation.name)
     assert generation.name.startswith("g1-")
     assert generation.path == paths.app_dir("black") / generation.name
-    assert generation.python == generation.path / "bin" / "python"
     marker = json.loads(generation.marker.read_text(encoding="utf-8"))
     assert marker == {"pid": os.getpid(), "groups": []}
     finish_generation(generation)
@@ -104,6 +107,29 @@ def test_a_half_built_generation_is_not_installed(paths: AppxPaths) -> None:
     generation.path.mkdir()
     assert read_current(paths, "black") is None
     assert installed_apps(paths) == []
+
+
+def test_a_deleted_current_generation_is_not_installed(paths: AppxPaths) -> None:
+    generation = _installed(paths, "black")
+    _installed(paths, "zeta")
+    shutil.rmtree(generation.path)
+
+    assert read_current(paths, "black") is None
+    assert installed_apps(paths) == ["zeta"]
+    assert app_store(paths).pointer_name("black") == generation.name  # for saying what broke
+
+
+def test_a_current_pointer_to_a_file_is_not_installed(paths: AppxPaths) -> None:
+    generation = _installed(paths, "black")
+    shutil.rmtree(generation.path)
+    generation.path.write_text("", encoding="utf-8")
+    assert read_current(paths, "black") is None
+
+
+def test_a_new_generation_outnumbers_a_deleted_current_one(paths: AppxPaths) -> None:
+    generation = _installed(paths, "black")
+    shutil.rmtree(generation.path)
+    assert begin_generation(paths, "black").name.startswith("g2-")
 
 
 # ---------------------------------------------------------------- the flip
@@ -143,6 +169,32 @@ def test_flipping_back_to_previous_swaps_the_two(paths: AppxPaths) -> None:
     assert read_current(paths, "black") == g1
     assert read_pointer(paths, "black", "previous") == g2
     assert collect_garbage(paths, "black") == []
+
+
+def test_flip_never_records_a_missing_generation_as_previous(paths: AppxPaths) -> None:
+    g1 = _installed(paths, "black")
+    g2 = _installed(paths, "black")
+    shutil.rmtree(g2.path)  # current names a generation that is gone
+    g3 = _built(paths, "black")
+
+    assert flip(paths, g3) is None
+
+    assert read_current(paths, "black") == g3
+    assert os.readlink(paths.app_dir("black") / "previous") == g1.name  # still a real one
+    assert read_pointer(paths, "black", "previous") == g1
+
+
+def test_flip_of_a_first_generation_over_a_missing_one_leaves_no_previous(
+    paths: AppxPaths,
+) -> None:
+    g1 = _installed(paths, "black")
+    shutil.rmtree(g1.path)
+    g2 = _built(paths, "black")
+
+    assert flip(paths, g2) is None
+
+    assert read_current(paths, "black") == g2
+    assert not (paths.app_dir("black") / "previous").is_symlink()
 
 
 def test_current_resolves_to_the_generation_directory(paths: AppxPaths) -> None:
@@ -329,3 +381,126 @@ def test_abandoned_first_installs_are_swept_unless_someone_holds_them(paths: App
     assert not paths.app_dir("left-behind").exists()
     assert busy.path.is_dir(), "a build whose lock is held is never touched"
     assert installed.path.is_dir()
+
+
+def test_sweep_removes_link_staging_of_dead_processes_not_of_live_ones(paths: AppxPaths) -> None:
+    # WP-links stages replacement links as scratch_path(paths, "link"); a SIGKILL leaves them.
+    target_dir = paths.home / "kept"
+    (target_dir / "sub").mkdir(parents=True)
+    paths.tmp.mkdir(parents=True)
+    dangling = paths.tmp / "link-999999-0123abcd"
+    dangling.symlink_to(paths.bin_dir / "black")
+    to_a_dir = paths.tmp / "link-999998-89abcdef"
+    to_a_dir.symlink_to(target_dir)
+    live = scratch_path(paths, "link")
+    live.symlink_to(paths.bin_dir / "black")
+    assert live.name.startswith(f"link-{os.getpid()}-")
+
+    sweep_tmp(paths)
+
+    assert _listing(paths.tmp) == [live.name]
+    assert (target_dir / "sub").is_dir(), "a swept link is removed, never what it points to"
+
+
+def test_sweep_keeps_names_it_did_not_make(paths: AppxPaths) -> None:
+    paths.tmp.mkdir(parents=True)
+    for name in ("link-999999-0123abcd.keep", "link-0123abcd", "Link-999999-0123abcd"):
+        (paths.tmp / name).write_text("", encoding="utf-8")
+    sweep_tmp(paths)
+    assert len(_listing(paths.tmp)) == 3
+
+
+# ---------------------------------------------------------------- a store rooted elsewhere
+
+
+def _two_stores(tmp_path: Path) -> tuple[Store, Store]:
+    apps = Store(tmp_path / "home" / "venvs", tmp_path / "home" / "tmp")
+    runs = Store(tmp_path / "cache" / "run", tmp_path / "cache" / "tmp")
+    return apps, runs
+
+
+def _built_in(store: Store, unit: str) -> Generation:
+    generation = store.begin_generation(unit)
+    (generation.path / "bin").mkdir(parents=True)
+    store.finish_generation(generation)
+    return generation
+
+
+def test_a_store_keeps_its_units_under_its_own_root(tmp_path: Path) -> None:
+    apps, runs = _two_stores(tmp_path)
+    app = _built_in(apps, "black")
+    apps.flip(app)
+    run = _built_in(runs, "0123456789abcdef")
+    runs.flip(run)
+
+    assert run.path.parent == tmp_path / "cache" / "run" / "0123456789abcdef"
+    assert apps.installed() == ["black"]
+    assert runs.installed() == ["0123456789abcdef"]
+    assert runs.read_current("black") is None
+    assert runs.read_current("0123456789abcdef") == run
+    assert os.readlink(run.path.parent / "current") == run.name
+
+
+def test_garbage_and_discard_use_the_stores_own_scratch(tmp_path: Path) -> None:
+    apps, runs = _two_stores(tmp_path)
+    apps.flip(_built_in(apps, "black"))
+    old = _built_in(runs, "key")
+    runs.flip(old)
+    runs.flip(_built_in(runs, "key"))
+    runs.flip(_built_in(runs, "key"))  # old is neither current nor previous now
+
+    assert runs.collect_garbage("key") == [old.name]
+    spare = _built_in(runs, "key")
+    runs.discard(spare)
+
+    assert not old.path.exists()
+    assert not spare.path.exists()
+    assert runs.scratch.is_dir()  # renamed there, then deleted
+    assert _listing(runs.scratch) == []
+    assert not apps.scratch.exists(), "the other store's scratch is never touched"
+    assert apps.installed() == ["black"]
+
+
+def test_detach_moves_a_unit_into_its_stores_scratch(tmp_path: Path) -> None:
+    apps, runs = _two_stores(tmp_path)
+    apps.flip(_built_in(apps, "key"))  # the same name in both stores
+    runs.flip(_built_in(runs, "key"))
+
+    detached = runs.detach("key")
+
+    assert detached is not None
+    assert detached.parent == runs.scratch
+    assert runs.installed() == []
+    assert apps.installed() == ["key"]
+    runs.remove_tree(detached)
+    assert _listing(runs.scratch) == []
+
+
+def test_sweeps_of_one_store_leave_the_other_alone(tmp_path: Path) -> None:
+    apps, runs = _two_stores(tmp_path)
+    abandoned_app = apps.begin_generation("left-app")
+    abandoned_app.path.mkdir()
+    abandoned_run = runs.begin_generation("left-key")
+    abandoned_run.path.mkdir()
+    for store in (apps, runs):
+        store.scratch.mkdir(parents=True)
+        (store.scratch / "discard-999999-0123abcd").mkdir()
+    locked: list[str] = []
+
+    @contextlib.contextmanager
+    def free(unit: str) -> Iterator[bool]:
+        locked.append(unit)
+        yield True
+
+    runs.sweep_abandoned(free)
+    runs.sweep_tmp()
+
+    assert locked == ["left-key"]
+    assert runs.units() == []
+    assert _listing(runs.scratch) == []
+    assert apps.units() == ["left-app"]
+    assert _listing(apps.scratch) == ["discard-999999-0123abcd"]
+
+
+def test_the_app_store_is_rooted_in_venvs_with_scratch_in_tmp(paths: AppxPaths) -> None:
+    assert app_store(paths) == Store(paths.venvs, paths.tmp)

@@ -1,20 +1,14 @@
 """Entry point for ``python -m appx`` and the ``appx`` console script."""
 
-import signal
 import sys
-from types import FrameType
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM unwinds like Ctrl-C: the build is discarded and the installer stopped."""
-    raise KeyboardInterrupt
 
 
 def main() -> None:
-    """Run the command line."""
+    """Run the command line, with Ctrl-C and SIGTERM unwinding as KeyboardInterrupt."""
     from appx.cli import run
+    from appx.signals import install_handlers
 
-    signal.signal(signal.SIGTERM, _interrupt)
+    install_handlers()  # deferred() and committed() rely on appx's own handlers
     sys.exit(run(sys.argv[1:]))
 
 

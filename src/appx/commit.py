@@ -7,7 +7,9 @@ signal only cuts the remaining clean-up short.
 
 from __future__ import annotations
 
-from appx import shims, store
+from collections.abc import Callable
+
+from appx import shims, signals, store
 from appx.displaced import DisplacedFile
 from appx.faults import checkpoint
 from appx.links import receipt_links
@@ -25,8 +27,14 @@ def expose_and_flip(
     reporter: Reporter,
     *,
     force: bool,
+    on_commit: Callable[[list[DisplacedFile]], None],
 ) -> list[DisplacedFile]:
-    """Plan and create the app's links, then make `generation` current."""
+    """Plan and create the app's links, then make `generation` current.
+
+    ``on_commit`` is called just before the flip, with the foreign files moved
+    aside: from then on a signal no longer discards the change (the caller enters
+    ``signals.committed()`` there, for everything up to the end of the change).
+    """
     with bin_lock(paths, reporter.warn):
         reconcile_links(paths)
         desired = receipt_links(paths, receipt)
@@ -34,9 +42,11 @@ def expose_and_flip(
         if plan.conflicts:
             raise shims.conflict_error(plan, paths)
         displaced = shims.apply_before_flip(paths, plan, generation.name)
-        checkpoint("after-links")
         try:
-            store.flip(paths, generation)
+            checkpoint("after-links")
+            on_commit(displaced)
+            with signals.deferred():  # the two renames of the flip are never split
+                store.flip(paths, generation)
         except BaseException:
             if store.read_current(paths, receipt.app) != generation:
                 shims.undo_before_flip(paths, plan, displaced)

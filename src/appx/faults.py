@@ -1,7 +1,9 @@
 """Named crash points for the crash tests: APPX_FAULT_AT=<point> SIGKILLs appx there.
 
 The tests use it to prove that a kill at any step of a change leaves every app
-whole. Reading one variable is the whole cost when it is unset.
+whole. ``APPX_FAULT_SIGNAL`` sends other signals instead, in order (``INT``,
+``TERM``, ``INT,INT`` for Ctrl-C pressed twice), to test what an interrupt at
+that step does. Reading one variable is the whole cost when it is unset.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ POINTS = (
 
 
 def checkpoint(point: str) -> None:
-    """Kill this process with SIGKILL if the environment asks for a crash at ``point``."""
-    if os.environ.get("APPX_FAULT_AT") == point:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Signal this process (SIGKILL unless told otherwise) if asked to at ``point``."""
+    if os.environ.get("APPX_FAULT_AT") != point:
+        return
+    for name in os.environ.get("APPX_FAULT_SIGNAL", "KILL").split(","):
+        os.kill(os.getpid(), signal.Signals[f"SIG{name.strip().upper()}"])

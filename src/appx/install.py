@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -9,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from appx import store
+from appx import signals, store
 from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest, build_generation
 from appx.commit import expose_and_flip
 from appx.credentials import redact
+from appx.displaced import DisplacedFile
 from appx.errors import AppxError, InterruptedByUser, from_exception
 from appx.faults import checkpoint
 from appx.indexes import IndexOptions
@@ -69,6 +71,8 @@ class _Context:
     cwd: Path
     interpreter: Interpreter
     backend: Backend
+    # the result of the spec at hand once its change is committed (a signal then keeps it)
+    committed: InstallResult | None = None
 
     @property
     def index(self) -> IndexOptions:
@@ -103,7 +107,13 @@ def install_apps(
     store.sweep_abandoned(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)
     results: list[InstallResult] = []
+    signals.clear_pending()
     for position, raw in enumerate(specs):
+        if signals.interrupt_pending():  # Ctrl-C came after the last app was committed
+            signals.clear_pending()
+            results += [_interrupted(r, "not started: interrupted") for r in specs[position:]]
+            break
+        context.committed = None
         try:
             results.append(_install_one(context, raw))
         except AppxError as error:
@@ -114,6 +124,7 @@ def install_apps(
             results.append(_interrupted(raw, "interrupted; this change was discarded"))
             results += [_interrupted(r, "not started: interrupted") for r in specs[position + 1 :]]
             break
+    signals.clear_pending()  # a signal during the last app's clean-up: it is done all the same
     for warning in path_warnings(paths, [c for r in results for c in r.commands], environ):
         reporter.warn(warning)
     return results
@@ -129,7 +140,16 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
     check_marker(spec, ctx.interpreter.markers)
     log = new_log(ctx.paths, spec.name or "install")
     try:
-        result = _install_logged(ctx, spec, log)
+        with contextlib.ExitStack() as after_commit:
+            result = _install_logged(ctx, spec, log, after_commit)
+    except signals.CleanupCut:
+        if ctx.committed is None:  # pragma: no cover -- raised only after a commit point
+            raise
+        ctx.reporter.warn(
+            f"interrupted after {ctx.committed.app} was committed: it is installed, and the"
+            " next appx command finishes its clean-up"
+        )
+        return ctx.committed
     except KeyboardInterrupt:
         ctx.reporter.warn(f"interrupted; the installer's log is {log}")
         raise
@@ -143,7 +163,9 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
     return result
 
 
-def _install_logged(ctx: _Context, spec: AppSpec, log: Path) -> InstallResult:
+def _install_logged(
+    ctx: _Context, spec: AppSpec, log: Path, after_commit: contextlib.ExitStack
+) -> InstallResult:
     name = spec.name
     if name is None:
         with ctx.reporter.step(f"Finding the name of {redact(spec.raw)}"):
@@ -157,31 +179,61 @@ def _install_logged(ctx: _Context, spec: AppSpec, log: Path) -> InstallResult:
         current = store.read_current(ctx.paths, app)
         if current is not None and not ctx.options.force:
             return _already_installed(ctx, spec, app, current)
-        result = _build_and_commit(ctx, spec, name, app, log, replacing=current is not None)
+        result = _build_and_commit(
+            ctx, spec, name, app, log, after_commit, replacing=current is not None
+        )
         store.collect_garbage(ctx.paths, app)
     return result
 
 
 def _build_and_commit(
-    ctx: _Context, spec: AppSpec, name: str, app: str, log: Path, *, replacing: bool
+    ctx: _Context,
+    spec: AppSpec,
+    name: str,
+    app: str,
+    log: Path,
+    after_commit: contextlib.ExitStack,
+    *,
+    replacing: bool,
 ) -> InstallResult:
+    """Build a new generation and commit it; from the commit on, a signal keeps the change."""
     request = BuildRequest(app, name, spec, ctx.options.suffix, ctx.options.include_deps, ctx.index)
     tools = BuildContext(ctx.backend, ctx.interpreter, ctx.reporter, log)
-    generation = store.begin_generation(ctx.paths, app)
-    checkpoint("after-marker")
+    generation: store.Generation | None = None
+
+    def on_commit(displaced: list[DisplacedFile]) -> None:
+        ctx.committed = _done(spec, receipt, displaced, replacing=replacing)
+        after_commit.enter_context(signals.committed())
+
     try:
+        with signals.deferred():  # the marker exists only with the name that owns it
+            generation = store.begin_generation(ctx.paths, app)
+        checkpoint("after-marker")
         receipt = build_generation(tools, generation, request)
-        displaced = expose_and_flip(
-            ctx.paths, generation, receipt, ctx.reporter, force=ctx.options.force
+        expose_and_flip(
+            ctx.paths,
+            generation,
+            receipt,
+            ctx.reporter,
+            force=ctx.options.force,
+            on_commit=on_commit,
         )
     except BaseException:
-        if store.read_current(ctx.paths, app) != generation:
+        if generation is not None and store.read_current(ctx.paths, app) != generation:
+            ctx.committed = None
             store.discard(ctx.paths, generation)
         raise
+    assert ctx.committed is not None  # noqa: S101 -- set by on_commit, before the flip
+    return ctx.committed
+
+
+def _done(
+    spec: AppSpec, receipt: Receipt, displaced: list[DisplacedFile], *, replacing: bool
+) -> InstallResult:
     return InstallResult(
         redact(spec.raw),
         "reinstalled" if replacing else "installed",
-        app,
+        receipt.app,
         receipt.version,
         tuple(c.exposed_as for c in receipt.commands),
         tuple(f"{m.section}/{m.exposed_as}" for m in receipt.man_pages),

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from appx import signals
+
 # Variables that would make an installer write somewhere else or run in another
 # environment than the one appx chose.
 DROPPED_VARIABLES = frozenset(
@@ -49,6 +51,7 @@ DROPPED_VARIABLES = frozenset(
 )
 
 Argv = Sequence[str | os.PathLike[str]]
+Popen = subprocess.Popen[str]
 
 
 def clean_env(
@@ -66,20 +69,31 @@ def clean_env(
 def capture(
     argv: Argv, *, env: Mapping[str, str] | None = None, timeout: float | None = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run a short probe and capture its output; never raises for a non-zero exit."""
+    """Run a short probe and capture its output; never raises for a non-zero exit.
+
+    A probe that cannot start, or that outlives ``timeout`` seconds (its whole
+    group is stopped then), is reported as exit 127 with the reason on stderr.
+    """
+    command = [os.fspath(arg) for arg in argv]
+    child: subprocess.Popen[str] | None = None
     try:
-        return subprocess.run(
-            [os.fspath(arg) for arg in argv],
-            env=clean_env() if env is None else dict(env),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return subprocess.CompletedProcess([os.fspath(a) for a in argv], 127, "", str(exc))
+        with signals.deferred():
+            try:
+                child = _start(command, env, stderr=subprocess.PIPE)
+            except OSError as exc:
+                return subprocess.CompletedProcess(command, 127, "", str(exc))
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(child)
+            reason = f"{command[0]} timed out after {timeout} seconds"
+            return subprocess.CompletedProcess(command, 127, "", reason)
+        kill_group(child.pid)  # helpers it left behind
+        return subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+    except BaseException:
+        if child is not None:
+            _stop(child)
+        raise
 
 
 def run_logged(
@@ -89,79 +103,115 @@ def run_logged(
     env: Mapping[str, str] | None = None,
     on_start: Callable[[int], None] | None = None,
     redact: Callable[[str], str] = lambda text: text,
-    echo: Callable[[str], None] | None = None,
 ) -> int:
     """Run an installer with its output appended to ``log``; return its exit code.
 
     ``on_start`` receives the child's process group id as soon as it exists, so a
-    build marker can name it. Ctrl-C stops the child's whole group before the
-    KeyboardInterrupt goes on.
+    build marker can name it: a signal cannot come between the two. On any
+    exception (Ctrl-C included) the child's whole group is stopped and waited for
+    before the exception goes on, so no installer outlives its interrupted build.
     """
     command = [os.fspath(arg) for arg in argv]
     with log.open("a", encoding="utf-8") as sink:
         sink.write("$ " + redact(" ".join(command)) + "\n")
         sink.flush()
+        child: subprocess.Popen[str] | None = None
         try:
-            child = subprocess.Popen(
-                command,
-                env=clean_env() if env is None else dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                start_new_session=True,
-            )
-        except OSError as exc:
-            sink.write(f"cannot start {command[0]}: {exc}\n")
-            return 127
-        with child:
-            try:
+            with signals.deferred():
+                try:
+                    child = _start(command, env, stderr=subprocess.STDOUT)
+                except OSError as exc:
+                    sink.write(f"cannot start {command[0]}: {exc}\n")
+                    return 127
                 if on_start is not None:
                     on_start(child.pid)
-                assert child.stdout is not None  # noqa: S101 -- Popen was given stdout=PIPE
-                for line in child.stdout:
-                    clean = redact(line)
-                    sink.write(clean)
-                    if echo is not None:
-                        echo(clean.rstrip("\n"))
-                return child.wait()
-            except BaseException:
-                kill_group(child.pid)
-                child.wait()
-                raise
+            assert child.stdout is not None  # noqa: S101 -- Popen was given stdout=PIPE
+            for line in child.stdout:
+                sink.write(redact(line))
+            child.stdout.close()
+            # Wait without reaping: while the leader is a zombie its pid, the group's
+            # id, cannot be reused, so stopping what it left behind is safe.
+            os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+            kill_group(child.pid)  # helpers it left (a build backend, a daemon)
+            child.wait()
+        except BaseException:
+            if child is not None:
+                _stop(child)
+            raise
+        return child.returncode
+
+
+def _start(command: list[str], env: Mapping[str, str] | None, *, stderr: int) -> Popen:
+    """Start a child in a session of its own (its pid is its process group id)."""
+    return subprocess.Popen(
+        command,
+        env=clean_env() if env is None else dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+
+
+def _stop(child: Popen) -> None:
+    """Stop a child's whole group, close its pipes and reap it; a signal meanwhile waits."""
+    with signals.deferred():
+        kill_group(child.pid)
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+        child.wait()
 
 
 def kill_group(pgid: int, *, grace: float = 2.0) -> None:
-    """Stop a process group: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    """Stop a process group: SIGTERM, then SIGKILL after ``grace`` seconds; wait until gone."""
     if pgid <= 1 or pgid == os.getpgid(0):
         return
     try:
         os.killpg(pgid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_alive(pgid):
-            return
-        time.sleep(0.05)
+    if _wait_gone(pgid, time.monotonic() + grace):
+        return
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         return
+    _wait_gone(pgid, None)
+
+
+def _wait_gone(pgid: int, deadline: float | None) -> bool:
+    """Poll until the group is gone (True) or the deadline passes (False)."""
+    pause = 0.001  # most groups die at once: poll fast first, then back off
     while group_alive(pgid):
-        time.sleep(0.02)
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return True
 
 
 def group_alive(pgid: int) -> bool:
     """Whether any process of the group still exists (zombies count as gone)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _only_zombies(pgid)
+    seen: set[int] | None = None
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        members = _members(pgid)
+        if members is None or any(state not in {"Z", "X"} for state in members.values()):
+            return True
+        # A scan lists /proc first and reads each entry later: a member that forked
+        # and died in between hides its child. Zombies cannot fork, so when every
+        # member was a zombie already in the previous scan, nothing can hide.
+        if seen is not None and set(members) <= seen:
+            return False
+        seen = set(members)
 
 
 def pid_alive(pid: int) -> bool:
@@ -204,17 +254,16 @@ def _state(pid: int) -> str:
     return fields[0] if fields else ""
 
 
-def _only_zombies(pgid: int) -> bool:
+def _members(pgid: int) -> dict[int, str] | None:
+    """The processes of a group and their states, or None where /proc cannot tell."""
     proc = Path("/proc")
     if not proc.is_dir():
-        return False
+        return None
+    members = {}
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in {"Z", "X"}:
-            return False
-    return True
+        fields = _stat_fields(int(entry.name))
+        if len(fields) > 2 and int(fields[2]) == pgid:
+            members[int(entry.name)] = fields[0]
+    return members

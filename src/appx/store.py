@@ -1,8 +1,12 @@
-"""Apps on disk: generations, the current and previous pointers, the flip, and garbage.
+"""Units on disk (an app, later a run env): generations, current and previous, the flip, garbage.
 
-Every change to an app builds a new generation beside the old one; flipping the
-``current`` symlink (one rename) is the only commit point. Callers hold the app's
-lock for everything here except the read functions, which take no lock.
+Every change to a unit builds a new generation beside the old one; flipping the
+``current`` symlink (one rename) is the only commit point. A ``Store`` is rooted
+at the directory that holds the units (``venvs/`` for apps) and has a scratch
+directory on the same filesystem, where trees are renamed before deletion.
+Callers hold the unit's lock for everything here except the read methods,
+which take no lock. The module-level ``(paths, app)`` functions are the app
+store's entry points.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import os
 import re
 import secrets
 import shutil
+import stat
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +28,15 @@ from appx.paths import AppxPaths
 
 GENERATION_RE = re.compile(r"^g(\d+)-[0-9a-f]{8}$")
 MARKER_RE = re.compile(r"^\.(g\d+-[0-9a-f]{8})\.building$")
-_TMP_ENTRY_RE = re.compile(r"^[a-z]+-(\d+)-[0-9a-f]{8}")
+# Scratch names say which process owns them: <kind>-<pid>-<hex8> (see scratch_path).
+_SCRATCH_RE = re.compile(r"^[a-z]+-(\d+)-[0-9a-f]{8}$")
+
+TryLock = Callable[[str], AbstractContextManager[bool]]
 
 
 @dataclass(frozen=True)
 class Generation:
-    """One complete (or in-progress) virtual environment of an app."""
+    """One complete (or in-progress) virtual environment of a unit."""
 
     app: str
     name: str
@@ -36,58 +46,227 @@ class Generation:
     def marker(self) -> Path:
         return self.path.parent / f".{self.name}.building"
 
-    @property
-    def python(self) -> Path:
-        return self.path / "bin" / "python"
+
+@dataclass(frozen=True)
+class Store:
+    """Units under ``root`` (``root/<unit>/g<N>-<hex>``), with scratch space in ``scratch``."""
+
+    root: Path
+    scratch: Path
+
+    def unit_dir(self, unit: str) -> Path:
+        return self.root / unit
+
+    def pointer_name(self, unit: str, pointer: str = "current") -> str | None:
+        """The generation name a pointer holds, whether or not that generation exists."""
+        try:
+            target = os.readlink(self.unit_dir(unit) / pointer)
+        except OSError:
+            return None
+        return target if GENERATION_RE.match(target) else None
+
+    def read_pointer(self, unit: str, pointer: str = "current") -> Generation | None:
+        """The generation a pointer names if it is there; reads one link and one inode."""
+        name = self.pointer_name(unit, pointer)
+        if name is None:
+            return None
+        path = self.unit_dir(unit) / name
+        try:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                return None
+        except OSError:
+            return None  # a deleted generation is not installed
+        return Generation(unit, name, path)
+
+    def read_current(self, unit: str) -> Generation | None:
+        return self.read_pointer(unit, "current")
+
+    def units(self) -> list[str]:
+        """Names of every directory under the root, installed or not (sorted)."""
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return []
+        return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+
+    def installed(self) -> list[str]:
+        """Units whose current generation exists: the only test of 'installed'."""
+        return [unit for unit in self.units() if self.read_current(unit) is not None]
+
+    def begin_generation(self, unit: str) -> Generation:
+        """Reserve a new, never reused generation name and mark it as being built."""
+        unit_dir = self.unit_dir(unit)
+        unit_dir.mkdir(parents=True, exist_ok=True)
+        pointed = [self.pointer_name(unit, "current"), self.pointer_name(unit, "previous")]
+        highest = 0
+        for entry in [*os.listdir(unit_dir), *filter(None, pointed)]:
+            match = GENERATION_RE.match(entry) or MARKER_RE.match(entry)
+            if match:
+                name = match.group(1) if match.re is MARKER_RE else entry
+                highest = max(highest, int(name[1:].split("-", 1)[0]))
+        name = f"g{highest + 1}-{secrets.token_hex(4)}"
+        generation = Generation(unit, name, unit_dir / name)
+        _write_marker(generation, [])
+        return generation
+
+    def record_installer(self, generation: Generation, pgid: int) -> None:
+        record_installer(generation, pgid)
+
+    def finish_generation(self, generation: Generation) -> None:
+        finish_generation(generation)
+
+    def flip(self, generation: Generation) -> Generation | None:
+        """Make ``generation`` current (the commit point); the old one becomes previous.
+
+        Returns the generation replaced, None when there was none or it is gone:
+        a missing generation is never recorded as previous.
+        """
+        unit_dir = self.unit_dir(generation.app)
+        old = self.read_current(generation.app)
+        if old is not None and old.name != generation.name:
+            # previous first: a crash between the two renames leaves current untouched.
+            _point(unit_dir, "previous", old.name)
+        _point(unit_dir, "current", generation.name)
+        _fsync_dir(unit_dir)
+        return old
+
+    def collect_garbage(self, unit: str) -> list[str]:
+        """Delete generations that are neither current nor previous (caller holds the lock).
+
+        Holding the lock means no live build of this unit exists, so every marker left
+        is a crashed build: its installer group is stopped before its files are removed.
+        """
+        unit_dir = self.unit_dir(unit)
+        try:
+            entries = os.listdir(unit_dir)
+        except FileNotFoundError:
+            return []
+        pointed = (self.read_current(unit), self.read_pointer(unit, "previous"))
+        keep = {g.name for g in pointed if g}
+        for entry in entries:
+            if MARKER_RE.match(entry):
+                _stop_installers(unit_dir / entry)
+        removed = []
+        for entry in entries:
+            if GENERATION_RE.match(entry) and entry not in keep:
+                removed.append(entry)
+                self._delete(unit_dir / entry)
+            elif MARKER_RE.match(entry) or entry.startswith(".pointer-") or entry.endswith(".tmp"):
+                self._delete(unit_dir / entry)
+        if not keep:
+            with contextlib.suppress(OSError):
+                unit_dir.rmdir()
+        return removed
+
+    def discard(self, generation: Generation) -> None:
+        """Throw away a generation that was never made current."""
+        _stop_installers(generation.marker)
+        self._delete(generation.path)
+        self.finish_generation(generation)
+        if self.read_current(generation.app) is None:
+            with contextlib.suppress(OSError):
+                self.unit_dir(generation.app).rmdir()
+
+    def detach(self, unit: str) -> Path | None:
+        """Uninstall's commit point: move the unit's whole directory into scratch."""
+        unit_dir = self.unit_dir(unit)
+        if not unit_dir.exists():
+            return None
+        for entry in os.listdir(unit_dir):
+            if MARKER_RE.match(entry):
+                _stop_installers(unit_dir / entry)
+        target = self.scratch_path("uninstall")
+        os.rename(unit_dir, target)
+        _fsync_dir(self.root)
+        return target
+
+    def scratch_path(self, kind: str) -> Path:
+        """A fresh name in scratch, ``<kind>-<pid>-<hex8>``, that says which process owns it."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        return self.scratch / f"{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+
+    def sweep_abandoned(self, try_lock: TryLock) -> None:
+        """Remove what interrupted changes left that nobody works on: half-built first
+        installs, and markers or generations beside a current one (``try_lock`` never waits).
+        """
+        for unit in self.units():
+            if self.read_current(unit) is None or self._has_garbage(unit):
+                with try_lock(unit) as locked:
+                    if locked:
+                        self.collect_garbage(unit)
+
+    def _has_garbage(self, unit: str) -> bool:
+        """Whether a unit's directory holds anything but its pointers and what they name."""
+        try:
+            entries = os.listdir(self.unit_dir(unit))
+        except OSError:
+            return False
+        pointers = ("current", "previous")
+        kept = {g.name for g in (self.read_pointer(unit, p) for p in pointers) if g}
+        return any(entry not in kept and entry not in pointers for entry in entries)
+
+    def sweep_tmp(self) -> None:
+        """Delete scratch entries left by processes that no longer run."""
+        try:
+            entries = os.listdir(self.scratch)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            match = _SCRATCH_RE.match(entry)
+            if match and not proc.pid_alive(int(match.group(1))):
+                remove_tree(self.scratch / entry)
+
+    def remove_tree(self, path: Path) -> None:
+        remove_tree(path)
+
+    def _delete(self, path: Path) -> None:
+        # Rename first so a half-deleted tree is never seen among the generations.
+        if not path.exists() and not path.is_symlink():
+            return
+        if path.is_dir() and not path.is_symlink():
+            target = self.scratch_path("discard")
+            try:
+                os.rename(path, target)
+            except OSError:
+                target = path
+            remove_tree(target)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a directory tree, a file or a symlink (never what a symlink points to)."""
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+# ---------------------------------------------------------------- the app store
+
+
+def app_store(paths: AppxPaths) -> Store:
+    """The store of installed apps: ``venvs/<app>``, scratch in ``APPX_HOME/tmp``."""
+    return Store(paths.venvs, paths.tmp)
 
 
 def read_pointer(paths: AppxPaths, app: str, pointer: str = "current") -> Generation | None:
-    """The generation a pointer names, or None; reads one symlink, starts nothing."""
-    app_dir = paths.app_dir(app)
-    try:
-        target = os.readlink(app_dir / pointer)
-    except OSError:
-        return None
-    if not GENERATION_RE.match(target):
-        return None
-    return Generation(app, target, app_dir / target)
+    return app_store(paths).read_pointer(app, pointer)
 
 
 def read_current(paths: AppxPaths, app: str) -> Generation | None:
-    return read_pointer(paths, app, "current")
+    return app_store(paths).read_current(app)
 
 
 def app_dirs(paths: AppxPaths) -> list[str]:
-    """Names of every directory under venvs/, installed or not (sorted)."""
-    try:
-        entries = list(os.scandir(paths.venvs))
-    except OSError:
-        return []
-    return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+    return app_store(paths).units()
 
 
 def installed_apps(paths: AppxPaths) -> list[str]:
-    """Apps whose current pointer names a generation: the only test of 'installed'."""
-    return [app for app in app_dirs(paths) if read_current(paths, app) is not None]
+    return app_store(paths).installed()
 
 
 def begin_generation(paths: AppxPaths, app: str) -> Generation:
-    """Reserve a new, never reused generation name and mark it as being built."""
-    app_dir = paths.app_dir(app)
-    app_dir.mkdir(parents=True, exist_ok=True)
-    highest = 0
-    pointed = [
-        g.name for g in (read_current(paths, app), read_pointer(paths, app, "previous")) if g
-    ]
-    for entry in [*os.listdir(app_dir), *pointed]:
-        match = GENERATION_RE.match(entry) or MARKER_RE.match(entry)
-        if match:
-            name = match.group(1) if match.re is MARKER_RE else entry
-            highest = max(highest, int(name[1:].split("-", 1)[0]))
-    generation = Generation(app, f"g{highest + 1}-{secrets.token_hex(4)}", Path())
-    generation = Generation(app, generation.name, app_dir / generation.name)
-    _write_marker(generation, [])
-    return generation
+    return app_store(paths).begin_generation(app)
 
 
 def record_installer(generation: Generation, pgid: int) -> None:
@@ -107,123 +286,42 @@ def finish_generation(generation: Generation) -> None:
 
 
 def flip(paths: AppxPaths, generation: Generation) -> Generation | None:
-    """Make ``generation`` current (the commit point); the old one becomes previous."""
-    app_dir = paths.app_dir(generation.app)
-    old = read_current(paths, generation.app)
-    if old is not None and old.name != generation.name:
-        # previous first: a crash between the two renames leaves current untouched.
-        _point(app_dir, "previous", old.name)
-    _point(app_dir, "current", generation.name)
-    _fsync_dir(app_dir)
-    return old
+    return app_store(paths).flip(generation)
 
 
 def collect_garbage(paths: AppxPaths, app: str) -> list[str]:
-    """Delete generations that are neither current nor previous (caller holds the app lock).
-
-    Holding the lock means no live build of this app exists, so every marker left
-    is a crashed build: its installer group is stopped before its files are removed.
-    """
-    app_dir = paths.app_dir(app)
-    try:
-        entries = os.listdir(app_dir)
-    except FileNotFoundError:
-        return []
-    keep = {g.name for g in (read_current(paths, app), read_pointer(paths, app, "previous")) if g}
-    for entry in entries:
-        if MARKER_RE.match(entry):
-            _stop_installers(app_dir / entry)
-    removed = []
-    for entry in entries:
-        if GENERATION_RE.match(entry) and entry not in keep:
-            removed.append(entry)
-            _delete(paths, app_dir / entry)
-        elif MARKER_RE.match(entry) or entry.startswith(".pointer-") or entry.endswith(".tmp"):
-            _delete(paths, app_dir / entry)
-    if not keep:
-        with contextlib.suppress(OSError):
-            app_dir.rmdir()
-    return removed
+    return app_store(paths).collect_garbage(app)
 
 
 def discard(paths: AppxPaths, generation: Generation) -> None:
-    """Throw away a generation that was never made current."""
-    _stop_installers(generation.marker)
-    _delete(paths, generation.path)
-    finish_generation(generation)
-    if read_current(paths, generation.app) is None:
-        with contextlib.suppress(OSError):
-            paths.app_dir(generation.app).rmdir()
+    app_store(paths).discard(generation)
 
 
 def detach_app(paths: AppxPaths, app: str) -> Path | None:
-    """Uninstall's commit point: move the app's whole directory into tmp/."""
-    app_dir = paths.app_dir(app)
-    if not app_dir.exists():
-        return None
-    for entry in os.listdir(app_dir):
-        if MARKER_RE.match(entry):
-            _stop_installers(app_dir / entry)
-    target = scratch_path(paths, "uninstall")
-    os.rename(app_dir, target)
-    _fsync_dir(paths.venvs)
-    return target
+    return app_store(paths).detach(app)
 
 
 def scratch_path(paths: AppxPaths, kind: str) -> Path:
-    """A fresh name in tmp/ that says which process owns it."""
-    paths.tmp.mkdir(parents=True, exist_ok=True)
-    return paths.tmp / f"{kind}-{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    return app_store(paths).scratch_path(kind)
 
 
 def sweep_abandoned(paths: AppxPaths) -> None:
-    """Remove half-built first installs that nobody is working on (try-lock only, never wait)."""
     from appx.locks import try_app_lock  # not on the path of read-only commands
 
-    for app in app_dirs(paths):
-        if read_current(paths, app) is None:
-            with try_app_lock(paths, app) as locked:
-                if locked:
-                    collect_garbage(paths, app)
+    app_store(paths).sweep_abandoned(lambda app: try_app_lock(paths, app))
 
 
 def sweep_tmp(paths: AppxPaths) -> None:
-    """Delete scratch left in tmp/ by processes that no longer run."""
-    try:
-        entries = os.listdir(paths.tmp)
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        match = _TMP_ENTRY_RE.match(entry)
-        if match and not proc.pid_alive(int(match.group(1))):
-            remove_tree(paths.tmp / entry)
+    app_store(paths).sweep_tmp()
 
 
-def _delete(paths: AppxPaths, path: Path) -> None:
-    # Rename first so a half-deleted tree is never seen under venvs/.
-    if not path.exists() and not path.is_symlink():
-        return
-    if path.is_dir() and not path.is_symlink():
-        target = scratch_path(paths, "discard")
-        try:
-            os.rename(path, target)
-        except OSError:
-            target = path
-        remove_tree(target)
-    else:
-        path.unlink(missing_ok=True)
+# ---------------------------------------------------------------- pointers and markers
 
 
-def _point(app_dir: Path, pointer: str, target: str) -> None:
-    temp = app_dir / f".pointer-{pointer}-{secrets.token_hex(4)}"
+def _point(unit_dir: Path, pointer: str, target: str) -> None:
+    temp = unit_dir / f".pointer-{pointer}-{secrets.token_hex(4)}"
     os.symlink(target, temp)
-    os.replace(temp, app_dir / pointer)
+    os.replace(temp, unit_dir / pointer)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from appx import displaced, shims, store
-from appx.errors import AppxError, EnvironmentSetupError, NotInstalledError, from_exception
+from appx import displaced, shims, signals, store
+from appx.errors import (
+    AppxError,
+    EnvironmentSetupError,
+    InterruptedByUser,
+    NotInstalledError,
+    from_exception,
+)
 from appx.faults import checkpoint
 from appx.inspect import validate_name
 from appx.links import owned_links
@@ -44,15 +51,29 @@ def uninstall_apps(
     """Uninstall each app on its own; a failure is recorded in its result."""
     paths.check_usable(write=True)
     store.sweep_tmp(paths)
-    results = []
-    for name in names:
+    results: list[UninstallResult] = []
+    signals.clear_pending()
+    for position, name in enumerate(names):
+        if signals.interrupt_pending():  # Ctrl-C came after the last app was detached
+            results += [_interrupted(n, "not started: interrupted") for n in names[position:]]
+            break
         try:
             results.append(_uninstall_one(paths, normalize_app(name), reporter))
         except AppxError as error:
             results.append(UninstallResult(name, "failed", error=error))
         except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
             results.append(UninstallResult(name, "failed", error=from_exception(error)))
+        except KeyboardInterrupt:
+            results.append(_interrupted(name, "interrupted; it is still installed"))
+            results += [_interrupted(n, "not started: interrupted") for n in names[position + 1 :]]
+            break
+    signals.clear_pending()
     return results
+
+
+def _interrupted(name: str, message: str) -> UninstallResult:
+    hint = "run the command again to uninstall it"
+    return UninstallResult(name, "failed", error=InterruptedByUser(message, hint))
 
 
 def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]:
@@ -64,17 +85,28 @@ def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]
 
 
 def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallResult:
-    with app_locks(paths, [app], reporter.warn), bin_lock(paths, reporter.warn):
-        installed = store.read_current(paths, app) is not None
-        _check_removable(paths, app)
-        with reporter.step(f"Uninstalling {app}"):
-            displaced.settle(paths)  # while its generations are still there to say what committed
-            detached = store.detach_app(paths, app)
-            checkpoint("after-detach")
-            removed = shims.remove_app_links(paths, app)
-            reconcile_links(paths)
-    if detached is not None:
-        store.remove_tree(detached)
+    installed, detached, removed = False, None, []
+    with contextlib.ExitStack() as after_commit:
+        try:
+            with app_locks(paths, [app], reporter.warn), bin_lock(paths, reporter.warn):
+                installed = store.read_current(paths, app) is not None
+                _check_removable(paths, app)
+                with reporter.step(f"Uninstalling {app}"):
+                    displaced.settle(paths)  # while its generations can say what committed
+                    # detaching is the commit point: from here a signal no longer undoes it
+                    after_commit.enter_context(signals.committed())
+                    with signals.deferred():
+                        detached = store.detach_app(paths, app)
+                    checkpoint("after-detach")
+                    removed = shims.remove_app_links(paths, app)
+                    reconcile_links(paths)
+            if detached is not None:
+                store.remove_tree(detached)
+        except signals.CleanupCut:
+            reporter.warn(
+                f"interrupted after {app} was uninstalled: the next appx command finishes"
+                " its clean-up"
+            )
     if not installed:
         raise NotInstalledError(
             f"{app} is not installed",
