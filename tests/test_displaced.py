@@ -112,6 +112,7 @@ def test_a_committed_change_keeps_the_file_aside_for_good(
     path, content = mine
     make_generation(paths, "tool", name=OLD)
     moved = displace(paths)
+    (paths.venvs / "tool" / NEW).mkdir()
     point(paths, "tool", pointer, NEW)  # flipped, and maybe flipped again since
     assert stranded(paths) == []
 
