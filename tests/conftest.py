@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Unpack
 import pytest
 
 import factories
+from appx import signals
 from appx.paths import AppxPaths
 from factories import Env, IndexServer, ProcResult, ProjectOptions, WheelOptions
 
@@ -39,6 +40,17 @@ def paths(tmp_path: Path) -> AppxPaths:
     return AppxPaths(
         home=root / "home", bin_dir=root / "bin", man_dir=root / "man", cache_dir=root / "cache"
     )
+
+
+@pytest.fixture
+def appx_handlers() -> Iterator[None]:
+    """appx's SIGINT/SIGTERM handlers (as its entry point installs them) for one test."""
+    previous = signals.install_handlers()
+    try:
+        yield
+    finally:
+        signals.restore_handlers(previous)
+        signals.clear_pending()
 
 
 @pytest.fixture

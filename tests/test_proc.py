@@ -43,17 +43,6 @@ def spawn() -> Iterator[Spawn]:
         child.communicate()
 
 
-@pytest.fixture
-def appx_handlers() -> Iterator[None]:
-    """appx's SIGINT/SIGTERM handlers (as the CLI installs them) for one test."""
-    previous = signals.install_handlers()
-    try:
-        yield
-    finally:
-        signals.restore_handlers(previous)
-        signals.clear_pending()
-
-
 def _python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 

@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 
 import pytest
 
 from appx import faults, signals
 from appx.signals import CleanupCut, committed, deferred, interrupt_pending
 
-
-@pytest.fixture(autouse=True)
-def handlers() -> Iterator[None]:
-    """appx's handlers for the test; the previous ones (pytest's) afterwards."""
-    previous = signals.install_handlers()
-    try:
-        yield
-    finally:
-        signals.restore_handlers(previous)
-        signals.clear_pending()
-    assert signal.getsignal(signal.SIGINT) is previous[signal.SIGINT]
+pytestmark = pytest.mark.usefixtures("appx_handlers")
 
 
 def _send(signum: signal.Signals = signal.SIGINT) -> None:

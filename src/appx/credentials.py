@@ -73,16 +73,20 @@ def save_credentials(generation: Path, values: Mapping[str, str]) -> Path | None
     if not secrets:
         return None
     path = credentials_path(generation)
-    temp = path.with_name(f".{CREDENTIALS_NAME}.{os.getpid()}.tmp")
-    data = json.dumps(secrets, indent=2, sort_keys=True) + "\n"
+    write_private(path, json.dumps(secrets, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read, atomically: temp file (0600), fsync, rename."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, data.encode("utf-8"))
+        os.write(fd, text.encode("utf-8"))
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(temp, path)
-    return path
 
 
 def load_credentials(generation: Path) -> dict[str, str]:

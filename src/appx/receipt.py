@@ -9,7 +9,6 @@ appx.credentials), from which :meth:`Receipt.with_secrets` puts them back.
 from __future__ import annotations
 
 import json
-import os
 import re
 import types
 import typing
@@ -18,7 +17,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass,
 from pathlib import Path
 from typing import Any, Literal
 
-from appx.credentials import redact, save_credentials, split_secrets
+from appx.credentials import redact, save_credentials, split_secrets, write_private
 from appx.errors import ReceiptError
 from appx.indexes import IndexOptions
 from appx.inspect import name_problem
@@ -185,15 +184,7 @@ def save_receipt(generation: Path, receipt: Receipt) -> Path:
     public, secrets = receipt.split_secrets()
     save_credentials(generation, secrets)
     path = receipt_path(generation)
-    temp = path.with_name(f".{RECEIPT_NAME}.{os.getpid()}.tmp")
-    data = json.dumps(public.to_json(), indent=2, sort_keys=True) + "\n"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
+    write_private(path, json.dumps(public.to_json(), indent=2, sort_keys=True) + "\n")
     return path
 
 
