@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from appx import store
 from appx.build import BuildContext, BuildRequest, build_generation, request_from_receipt
 from appx.credentials import load_credentials
 from appx.indexes import IndexOptions
@@ -34,7 +33,7 @@ def test_a_receipt_with_its_secrets_gives_back_the_request_that_built_it(
             "plugin": FakePackage("plugin", "0.1", commands=["plug"]),
         }
     )
-    generation = store.begin_generation(paths, "tool+-b")
+    generation = paths.apps.begin_generation("tool+-b")
     console = Console(out=io.StringIO(), err=io.StringIO())
     tools = BuildContext(backend, this_interpreter(), console, tmp_path / "log")
     built = build_generation(tools, generation, request)

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 
-from appx import store
 from appx.errors import EnvironmentSetupError, InstallerError, NoCommandsError, ShimConflictError
 from appx.install import InstallOptions, InstallResult, install_apps
 from appx.listing import list_apps
@@ -59,7 +58,7 @@ def test_install_links_only_the_apps_commands_and_writes_its_receipt(paths: Appx
     link = paths.bin_dir / "tool"
     assert os.readlink(link) == f"{paths.venvs}/tool/current/bin/tool"
     assert (paths.man_dir / "man1" / "tool.1").is_symlink()
-    current = store.read_current(paths, "tool")
+    current = paths.apps.read_current("tool")
     assert current is not None
     receipt = json.loads(receipt_path(current.path).read_text())
     assert receipt["version"] == "1.0"
@@ -151,7 +150,7 @@ def test_installing_an_installed_app_mends_its_deleted_link(paths: AppxPaths) ->
 
 def test_installing_an_installed_app_names_its_missing_python(paths: AppxPaths) -> None:
     install(paths, "tool")
-    current = store.read_current(paths, "tool")
+    current = paths.apps.read_current("tool")
     assert current is not None
     receipt = json.loads(receipt_path(current.path).read_text())
     receipt["python"]["executable"] = str(paths.home / "gone" / "python3")
@@ -163,7 +162,7 @@ def test_installing_an_installed_app_names_its_missing_python(paths: AppxPaths) 
 
 def test_a_deleted_current_generation_is_not_installed(paths: AppxPaths) -> None:
     install(paths, "tool")
-    current = store.read_current(paths, "tool")
+    current = paths.apps.read_current("tool")
     assert current is not None
     shutil.rmtree(current.path)
     assert list_apps(paths).apps == ()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from appx import store
 from appx.errors import EnvironmentSetupError, ShimConflictError
 from appx.links import Link, Occupant, occupant_of, owned_links, receipt_links
 from appx.paths import AppxPaths
@@ -427,7 +426,7 @@ def test_a_staged_link_left_by_a_killed_appx_is_swept(
             apply_before_flip(paths, result, GEN)
     assert [name.split("-")[0] for name in os.listdir(paths.tmp)] == ["link"]
 
-    store.sweep_tmp(paths)
+    paths.apps.sweep_tmp()
 
     assert os.listdir(paths.tmp) == []
 

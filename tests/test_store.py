@@ -19,20 +19,9 @@ from appx.store import (
     GENERATION_RE,
     Generation,
     Store,
-    app_store,
-    begin_generation,
-    collect_garbage,
-    detach_app,
-    discard,
     finish_generation,
-    flip,
-    installed_apps,
-    read_current,
-    read_pointer,
     record_installer,
-    scratch_path,
     sweep_abandoned,
-    sweep_tmp,
 )
 
 
@@ -55,7 +44,7 @@ def sleeper() -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
 
 def _built(paths: AppxPaths, app: str) -> Generation:
     """A complete generation (a directory with a file in it), not yet current."""
-    generation = begin_generation(paths, app)
+    generation = paths.apps.begin_generation(app)
     (generation.path / "bin").mkdir(parents=True)
     (generation.path / "bin" / "tool").write_text("#!/bin/sh\n", encoding="utf-8")
     finish_generation(generation)
@@ -64,7 +53,7 @@ def _built(paths: AppxPaths, app: str) -> Generation:
 
 def _installed(paths: AppxPaths, app: str) -> Generation:
     generation = _built(paths, app)
-    flip(paths, generation)
+    paths.apps.flip(generation)
     return generation
 
 
@@ -76,7 +65,7 @@ def _listing(directory: Path) -> list[str]:
 
 
 def test_a_new_generation_is_marked_as_being_built(paths: AppxPaths) -> None:
-    generation = begin_generation(paths, "black")
+    generation = paths.apps.begin_generation("black")
     assert GENERATION_RE.match(generation.name)
     assert generation.name.startswith("g1-")
     assert generation.path == paths.app_dir("black") / generation.name
@@ -88,25 +77,25 @@ def test_a_new_generation_is_marked_as_being_built(paths: AppxPaths) -> None:
 
 def test_generation_numbers_go_up(paths: AppxPaths) -> None:
     first = _installed(paths, "black")
-    second = begin_generation(paths, "black")  # in progress: only its marker exists
-    third = begin_generation(paths, "black")
+    second = paths.apps.begin_generation("black")  # in progress: only its marker exists
+    third = paths.apps.begin_generation("black")
     assert [g.name.split("-")[0] for g in (first, second, third)] == ["g1", "g2", "g3"]
 
 
 def test_a_discarded_generation_name_is_not_reused(paths: AppxPaths) -> None:
     first = _built(paths, "black")
-    discard(paths, first)
+    paths.apps.discard(first)
     assert not first.path.exists()
     assert not paths.app_dir("black").exists()
-    again = begin_generation(paths, "black")
+    again = paths.apps.begin_generation("black")
     assert again.name != first.name
 
 
 def test_a_half_built_generation_is_not_installed(paths: AppxPaths) -> None:
-    generation = begin_generation(paths, "black")
+    generation = paths.apps.begin_generation("black")
     generation.path.mkdir()
-    assert read_current(paths, "black") is None
-    assert installed_apps(paths) == []
+    assert paths.apps.read_current("black") is None
+    assert paths.apps.installed() == []
 
 
 def test_a_deleted_current_generation_is_not_installed(paths: AppxPaths) -> None:
@@ -114,22 +103,22 @@ def test_a_deleted_current_generation_is_not_installed(paths: AppxPaths) -> None
     _installed(paths, "zeta")
     shutil.rmtree(generation.path)
 
-    assert read_current(paths, "black") is None
-    assert installed_apps(paths) == ["zeta"]
-    assert app_store(paths).pointer_name("black") == generation.name  # for saying what broke
+    assert paths.apps.read_current("black") is None
+    assert paths.apps.installed() == ["zeta"]
+    assert paths.apps.pointer_name("black") == generation.name  # for saying what broke
 
 
 def test_a_current_pointer_to_a_file_is_not_installed(paths: AppxPaths) -> None:
     generation = _installed(paths, "black")
     shutil.rmtree(generation.path)
     generation.path.write_text("", encoding="utf-8")
-    assert read_current(paths, "black") is None
+    assert paths.apps.read_current("black") is None
 
 
 def test_a_new_generation_outnumbers_a_deleted_current_one(paths: AppxPaths) -> None:
     generation = _installed(paths, "black")
     shutil.rmtree(generation.path)
-    assert begin_generation(paths, "black").name.startswith("g2-")
+    assert paths.apps.begin_generation("black").name.startswith("g2-")
 
 
 # ---------------------------------------------------------------- the flip
@@ -139,17 +128,17 @@ def test_flip_moves_current_and_keeps_the_replaced_one_as_previous(paths: AppxPa
     app_dir = paths.app_dir("black")
     g1, g2, g3 = _built(paths, "black"), _built(paths, "black"), _built(paths, "black")
 
-    assert flip(paths, g1) is None
-    assert read_current(paths, "black") == g1
-    assert read_pointer(paths, "black", "previous") is None
+    assert paths.apps.flip(g1) is None
+    assert paths.apps.read_current("black") == g1
+    assert paths.apps.read_pointer("black", "previous") is None
 
-    assert flip(paths, g2) == g1
-    assert read_current(paths, "black") == g2
-    assert read_pointer(paths, "black", "previous") == g1
+    assert paths.apps.flip(g2) == g1
+    assert paths.apps.read_current("black") == g2
+    assert paths.apps.read_pointer("black", "previous") == g1
 
-    assert flip(paths, g3) == g2
-    assert read_current(paths, "black") == g3
-    assert read_pointer(paths, "black", "previous") == g2
+    assert paths.apps.flip(g3) == g2
+    assert paths.apps.read_current("black") == g3
+    assert paths.apps.read_pointer("black", "previous") == g2
 
     # Relative links, so the home can be moved; no temporary link left behind.
     assert os.readlink(app_dir / "current") == g3.name
@@ -159,16 +148,16 @@ def test_flip_moves_current_and_keeps_the_replaced_one_as_previous(paths: AppxPa
 
 def test_flipping_to_the_current_generation_keeps_previous(paths: AppxPaths) -> None:
     g1, g2 = _installed(paths, "black"), _installed(paths, "black")
-    assert flip(paths, g2) == g2
-    assert read_pointer(paths, "black", "previous") == g1
+    assert paths.apps.flip(g2) == g2
+    assert paths.apps.read_pointer("black", "previous") == g1
 
 
 def test_flipping_back_to_previous_swaps_the_two(paths: AppxPaths) -> None:
     g1, g2 = _installed(paths, "black"), _installed(paths, "black")
-    assert flip(paths, g1) == g2  # what rollback does
-    assert read_current(paths, "black") == g1
-    assert read_pointer(paths, "black", "previous") == g2
-    assert collect_garbage(paths, "black") == []
+    assert paths.apps.flip(g1) == g2  # what rollback does
+    assert paths.apps.read_current("black") == g1
+    assert paths.apps.read_pointer("black", "previous") == g2
+    assert paths.apps.collect_garbage("black") == []
 
 
 def test_flip_never_records_a_missing_generation_as_previous(paths: AppxPaths) -> None:
@@ -177,11 +166,11 @@ def test_flip_never_records_a_missing_generation_as_previous(paths: AppxPaths) -
     shutil.rmtree(g2.path)  # current names a generation that is gone
     g3 = _built(paths, "black")
 
-    assert flip(paths, g3) is None
+    assert paths.apps.flip(g3) is None
 
-    assert read_current(paths, "black") == g3
+    assert paths.apps.read_current("black") == g3
     assert os.readlink(paths.app_dir("black") / "previous") == g1.name  # still a real one
-    assert read_pointer(paths, "black", "previous") == g1
+    assert paths.apps.read_pointer("black", "previous") == g1
 
 
 def test_flip_of_a_first_generation_over_a_missing_one_leaves_no_previous(
@@ -191,9 +180,9 @@ def test_flip_of_a_first_generation_over_a_missing_one_leaves_no_previous(
     shutil.rmtree(g1.path)
     g2 = _built(paths, "black")
 
-    assert flip(paths, g2) is None
+    assert paths.apps.flip(g2) is None
 
-    assert read_current(paths, "black") == g2
+    assert paths.apps.read_current("black") == g2
     assert not (paths.app_dir("black") / "previous").is_symlink()
 
 
@@ -214,21 +203,21 @@ def test_a_current_link_that_does_not_name_a_generation_is_ignored(
         os.symlink(target, app_dir / "current")
     else:
         (app_dir / "current").write_text("g1-0123abcd", encoding="utf-8")  # not a link
-    assert read_current(paths, "evil") is None
-    assert installed_apps(paths) == []
+    assert paths.apps.read_current("evil") is None
+    assert paths.apps.installed() == []
 
 
 def test_installed_apps_lists_only_apps_with_a_current_generation(paths: AppxPaths) -> None:
     _installed(paths, "zeta")
     _installed(paths, "black+-b")
     _installed(paths, "black")
-    begin_generation(paths, "building")  # a build in progress: no current yet
+    paths.apps.begin_generation("building")  # a build in progress: no current yet
     (paths.venvs / "stray-file").write_text("", encoding="utf-8")
-    assert installed_apps(paths) == ["black", "black+-b", "zeta"]
+    assert paths.apps.installed() == ["black", "black+-b", "zeta"]
 
 
 def test_no_venvs_dir_means_nothing_installed(paths: AppxPaths) -> None:
-    assert installed_apps(paths) == []
+    assert paths.apps.installed() == []
     assert not paths.home.exists()
 
 
@@ -241,31 +230,31 @@ def test_garbage_is_every_generation_neither_current_nor_previous(paths: AppxPat
     g2 = _installed(paths, "black")
     g3 = _installed(paths, "black")
     spare = _built(paths, "black")  # built, never flipped
-    crashed = begin_generation(paths, "black")  # marker and half a venv
+    crashed = paths.apps.begin_generation("black")  # marker and half a venv
     (crashed.path / "lib").mkdir(parents=True)
     os.symlink(g1.name, app_dir / ".pointer-current-0123abcd")  # a flip cut short
 
-    removed = collect_garbage(paths, "black")
+    removed = paths.apps.collect_garbage("black")
 
     assert sorted(removed) == sorted([g1.name, spare.name, crashed.name])
     assert _listing(app_dir) == sorted(["current", "previous", g2.name, g3.name])
-    assert read_current(paths, "black") == g3
-    assert read_pointer(paths, "black", "previous") == g2
+    assert paths.apps.read_current("black") == g3
+    assert paths.apps.read_pointer("black", "previous") == g2
     assert (g3.path / "bin" / "tool").is_file()
     assert _listing(paths.tmp) == []  # deleted after the rename, not left in scratch
 
 
 def test_garbage_removes_an_app_dir_with_nothing_current(paths: AppxPaths) -> None:
-    crashed = begin_generation(paths, "black")
+    crashed = paths.apps.begin_generation("black")
     crashed.path.mkdir()
-    removed = collect_garbage(paths, "black")
+    removed = paths.apps.collect_garbage("black")
     assert removed == [crashed.name]
     assert not paths.app_dir("black").exists()
-    assert installed_apps(paths) == []
+    assert paths.apps.installed() == []
 
 
 def test_garbage_of_an_unknown_app_does_nothing(paths: AppxPaths) -> None:
-    assert collect_garbage(paths, "nothing") == []
+    assert paths.apps.collect_garbage("nothing") == []
     assert not paths.home.exists()
 
 
@@ -273,16 +262,16 @@ StopInstallers = Callable[[AppxPaths, Generation], object]
 
 
 def _by_garbage(paths: AppxPaths, generation: Generation) -> object:
-    return collect_garbage(paths, generation.app)
+    return paths.apps.collect_garbage(generation.app)
 
 
 def _by_discard(paths: AppxPaths, generation: Generation) -> object:
-    discard(paths, generation)
+    paths.apps.discard(generation)
     return None
 
 
 def _by_uninstall(paths: AppxPaths, generation: Generation) -> object:
-    return detach_app(paths, generation.app)
+    return paths.apps.detach(generation.app)
 
 
 @pytest.mark.parametrize(
@@ -293,7 +282,7 @@ def _by_uninstall(paths: AppxPaths, generation: Generation) -> object:
 def test_a_crashed_builds_installer_is_stopped_before_its_files_go(
     paths: AppxPaths, sleeper: Callable[[], subprocess.Popen[bytes]], remove: StopInstallers
 ) -> None:
-    generation = begin_generation(paths, "black")
+    generation = paths.apps.begin_generation("black")
     generation.path.mkdir()
     installer = sleeper()
     record_installer(generation, installer.pid)
@@ -309,13 +298,13 @@ def test_a_crashed_builds_installer_is_stopped_before_its_files_go(
 def test_a_reused_group_id_is_never_killed(
     paths: AppxPaths, sleeper: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
-    generation = begin_generation(paths, "black")
+    generation = paths.apps.begin_generation("black")
     generation.path.mkdir()
     unrelated = sleeper()  # a live group whose leader started later than the marker says
     started = json.dumps({"pid": 1, "groups": [[unrelated.pid, 1]]})
     generation.marker.write_text(started, encoding="utf-8")
 
-    collect_garbage(paths, "black")
+    paths.apps.collect_garbage("black")
 
     assert unrelated.poll() is None, "a group that only shares the id must survive"
     assert not generation.path.exists()
@@ -326,21 +315,21 @@ def test_a_reused_group_id_is_never_killed(
 
 def test_detach_moves_the_whole_app_into_tmp(paths: AppxPaths) -> None:
     generation = _installed(paths, "black")
-    detached = detach_app(paths, "black")
+    detached = paths.apps.detach("black")
     assert detached is not None
     assert detached.parent == paths.tmp
     assert detached.name.startswith(f"uninstall-{os.getpid()}-")
     assert not paths.app_dir("black").exists()
-    assert installed_apps(paths) == []
+    assert paths.apps.installed() == []
     assert (detached / generation.name / "bin" / "tool").is_file()
 
 
 def test_detaching_an_app_that_is_not_there_returns_none(paths: AppxPaths) -> None:
-    assert detach_app(paths, "black") is None
+    assert paths.apps.detach("black") is None
 
 
 def test_scratch_paths_are_unique_and_name_their_owner(paths: AppxPaths) -> None:
-    first, second = scratch_path(paths, "resolve"), scratch_path(paths, "resolve")
+    first, second = paths.apps.scratch_path("resolve"), paths.apps.scratch_path("resolve")
     assert first != second
     assert first.name.startswith(f"resolve-{os.getpid()}-")
     assert paths.tmp.is_dir()
@@ -353,25 +342,25 @@ def test_sweep_removes_scratch_of_dead_processes_only(paths: AppxPaths) -> None:
     (dead / "lib" / "file").write_text("x", encoding="utf-8")
     dead_file = paths.tmp / "resolve-999998-0123abcd"
     dead_file.write_text("", encoding="utf-8")
-    mine = scratch_path(paths, "uninstall")
+    mine = paths.apps.scratch_path("uninstall")
     mine.mkdir()
     unknown = paths.tmp / "README"
     unknown.write_text("", encoding="utf-8")
 
-    sweep_tmp(paths)
+    paths.apps.sweep_tmp()
 
     assert _listing(paths.tmp) == sorted([mine.name, unknown.name])
 
 
 def test_sweep_without_tmp_does_nothing(paths: AppxPaths) -> None:
-    sweep_tmp(paths)
+    paths.apps.sweep_tmp()
     assert not paths.home.exists()
 
 
 def test_abandoned_first_installs_are_swept_unless_someone_holds_them(paths: AppxPaths) -> None:
-    left = begin_generation(paths, "left-behind")
+    left = paths.apps.begin_generation("left-behind")
     left.path.mkdir()
-    busy = begin_generation(paths, "being-built")
+    busy = paths.apps.begin_generation("being-built")
     busy.path.mkdir()
     installed = _installed(paths, "black")
 
@@ -384,7 +373,7 @@ def test_abandoned_first_installs_are_swept_unless_someone_holds_them(paths: App
 
 
 def test_sweep_removes_link_staging_of_dead_processes_not_of_live_ones(paths: AppxPaths) -> None:
-    # WP-links stages replacement links as scratch_path(paths, "link"); a SIGKILL leaves them.
+    # WP-links stages replacement links as paths.apps.scratch_path("link"); a SIGKILL leaves them.
     target_dir = paths.home / "kept"
     (target_dir / "sub").mkdir(parents=True)
     paths.tmp.mkdir(parents=True)
@@ -392,11 +381,11 @@ def test_sweep_removes_link_staging_of_dead_processes_not_of_live_ones(paths: Ap
     dangling.symlink_to(paths.bin_dir / "black")
     to_a_dir = paths.tmp / "link-999998-89abcdef"
     to_a_dir.symlink_to(target_dir)
-    live = scratch_path(paths, "link")
+    live = paths.apps.scratch_path("link")
     live.symlink_to(paths.bin_dir / "black")
     assert live.name.startswith(f"link-{os.getpid()}-")
 
-    sweep_tmp(paths)
+    paths.apps.sweep_tmp()
 
     assert _listing(paths.tmp) == [live.name]
     assert (target_dir / "sub").is_dir(), "a swept link is removed, never what it points to"
@@ -406,7 +395,7 @@ def test_sweep_keeps_names_it_did_not_make(paths: AppxPaths) -> None:
     paths.tmp.mkdir(parents=True)
     for name in ("link-999999-0123abcd.keep", "link-0123abcd", "Link-999999-0123abcd"):
         (paths.tmp / name).write_text("", encoding="utf-8")
-    sweep_tmp(paths)
+    paths.apps.sweep_tmp()
     assert len(_listing(paths.tmp)) == 3
 
 
@@ -503,4 +492,4 @@ def test_sweeps_of_one_store_leave_the_other_alone(tmp_path: Path) -> None:
 
 
 def test_the_app_store_is_rooted_in_venvs_with_scratch_in_tmp(paths: AppxPaths) -> None:
-    assert app_store(paths) == Store(paths.venvs, paths.tmp)
+    assert paths.apps == Store(paths.venvs, paths.tmp)

@@ -46,9 +46,9 @@ def expose_and_flip(
             checkpoint("after-links")
             on_commit(displaced)
             with signals.deferred():  # the two renames of the flip are never split
-                store.flip(paths, generation)
+                paths.apps.flip(generation)
         except BaseException:
-            if store.read_current(paths, receipt.app) != generation:
+            if paths.apps.read_current(receipt.app) != generation:
                 shims.undo_before_flip(paths, plan, displaced)
             raise
         checkpoint("after-flip")

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from appx import store
 from appx.errors import EnvironmentSetupError
 from appx.inspect import MAX_NAME_BYTES, name_problem
 from appx.links import MAN_SECTION, Occupant, occupant_of
@@ -166,8 +165,8 @@ def _committed(paths: AppxPaths, moved: DisplacedFile) -> bool:
     if moved.app is None or moved.generation is None:
         return True  # recorded before generations were: never move a file on a guess
     pointers = (
-        store.read_current(paths, moved.app),
-        store.read_pointer(paths, moved.app, "previous"),
+        paths.apps.read_current(moved.app),
+        paths.apps.read_pointer(moved.app, "previous"),
     )
     return any(g is not None and g.name == moved.generation for g in pointers)
 

@@ -103,7 +103,7 @@ def install_apps(
         with reporter.step("Finding Python"):
             interpreter = find_python(options.python, environ=environ, default=paths.default_python)
     backend = backend or get_backend(options.backend, paths)
-    store.sweep_tmp(paths)
+    paths.apps.sweep_tmp()
     store.sweep_abandoned(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)
     results: list[InstallResult] = []
@@ -175,14 +175,14 @@ def _install_logged(
         validate_name(name, "package name")
     app = validate_name(app_name(name, ctx.options.suffix), "app name")
     with app_locks(ctx.paths, [app], ctx.reporter.warn):
-        store.collect_garbage(ctx.paths, app)
-        current = store.read_current(ctx.paths, app)
+        ctx.paths.apps.collect_garbage(app)
+        current = ctx.paths.apps.read_current(app)
         if current is not None and not ctx.options.force:
             return _already_installed(ctx, spec, app, current)
         result = _build_and_commit(
             ctx, spec, name, app, log, after_commit, replacing=current is not None
         )
-        store.collect_garbage(ctx.paths, app)
+        ctx.paths.apps.collect_garbage(app)
     return result
 
 
@@ -207,7 +207,7 @@ def _build_and_commit(
 
     try:
         with signals.deferred():  # the marker exists only with the name that owns it
-            generation = store.begin_generation(ctx.paths, app)
+            generation = ctx.paths.apps.begin_generation(app)
         checkpoint("after-marker")
         receipt = build_generation(tools, generation, request)
         expose_and_flip(
@@ -219,9 +219,9 @@ def _build_and_commit(
             on_commit=on_commit,
         )
     except BaseException:
-        if generation is not None and store.read_current(ctx.paths, app) != generation:
+        if generation is not None and ctx.paths.apps.read_current(app) != generation:
             ctx.committed = None
-            store.discard(ctx.paths, generation)
+            ctx.paths.apps.discard(generation)
         raise
     assert ctx.committed is not None  # noqa: S101 -- set by on_commit, before the flip
     return ctx.committed

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from appx import store
 from appx.errors import EnvironmentSetupError
 from appx.links import Link, Occupant, occupant_of, owned_links, owner_of, receipt_links, scan_links
 
@@ -54,7 +53,7 @@ def is_installed(paths: AppxPaths, app: str) -> bool:
     A `current` naming a deleted generation is not an installed app: its links
     are orphans, whatever the pointer says.
     """
-    current = store.read_current(paths, app)
+    current = paths.apps.read_current(app)
     return current is not None and current.path.is_dir()
 
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from appx import displaced, store
+from appx import displaced
 from appx.errors import ReceiptError
 from appx.links import receipt_links
 from appx.linkstate import link_status, orphan_links, stray_links
@@ -42,7 +42,7 @@ class Listing:
 
 def list_apps(paths: AppxPaths) -> Listing:
     paths.check_usable(write=False)
-    apps = tuple(_status(paths, app) for app in store.installed_apps(paths))
+    apps = tuple(_status(paths, app) for app in paths.apps.installed())
     orphans = tuple(
         f"{path} belongs to {app}, which is not installed" for path, app in orphan_links(paths)
     )
@@ -51,7 +51,7 @@ def list_apps(paths: AppxPaths) -> Listing:
 
 
 def _status(paths: AppxPaths, app: str) -> AppStatus:
-    current = store.read_current(paths, app)
+    current = paths.apps.read_current(app)
     assert current is not None  # noqa: S101 -- installed_apps lists only apps with a current
     try:
         receipt = load_receipt(current.path)

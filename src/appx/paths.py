@@ -7,10 +7,14 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs.unix import Unix
 
 from appx.errors import EnvironmentSetupError
+
+if TYPE_CHECKING:
+    from appx.store import Store
 
 ENV_VARS = ("APPX_HOME", "APPX_BIN_DIR", "APPX_MAN_DIR", "APPX_CACHE_DIR", "APPX_DEFAULT_PYTHON")
 # The directories appx keeps under APPX_HOME (one property each below).
@@ -51,6 +55,13 @@ class AppxPaths:
     @property
     def tmp(self) -> Path:
         return self.home / "tmp"
+
+    @property
+    def apps(self) -> Store:
+        """The store of installed apps: their generations in venvs/, scratch in tmp/."""
+        from appx.store import Store  # the store starts processes: not on every import
+
+        return Store(self.venvs, self.tmp)
 
     def app_dir(self, app: str) -> Path:
         return self.venvs / app

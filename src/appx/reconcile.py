@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from appx import displaced, store
+from appx import displaced
 from appx.errors import ReceiptError
 from appx.links import occupant_of, receipt_links
 from appx.linkstate import orphan_links, stray_links
@@ -61,8 +61,8 @@ def reconcile_links(paths: AppxPaths) -> None:
 
 
 def _current_receipts(paths: AppxPaths) -> Iterator[Receipt]:
-    for app in store.installed_apps(paths):
-        current = store.read_current(paths, app)
+    for app in paths.apps.installed():
+        current = paths.apps.read_current(app)
         if current is None:  # pragma: no cover -- uninstalled between the two reads
             continue
         try:

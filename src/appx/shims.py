@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from appx import displaced, store
+from appx import displaced
 from appx.displaced import DisplacedFile
 from appx.errors import ShimConflictError
 from appx.links import Link, Occupant, occupant_of, owned_links, owner_of
@@ -208,7 +208,7 @@ def _create(paths: AppxPaths, link: Link, made: list[Link]) -> None:
 def _replace_link(paths: AppxPaths, link: Link) -> None:
     """Swap a link already at `link.path` for `link`: atomically where the filesystem allows."""
     # a name store.sweep_tmp knows, so a killed appx's staged link is swept
-    staged = store.scratch_path(paths, "link")
+    staged = paths.apps.scratch_path("link")
     staged.symlink_to(link.target)
     try:
         staged.replace(link.path)

@@ -241,32 +241,7 @@ def remove_tree(path: Path) -> None:
         path.unlink()
 
 
-# ---------------------------------------------------------------- the app store
-
-
-def app_store(paths: AppxPaths) -> Store:
-    """The store of installed apps: ``venvs/<app>``, scratch in ``APPX_HOME/tmp``."""
-    return Store(paths.venvs, paths.tmp)
-
-
-def read_pointer(paths: AppxPaths, app: str, pointer: str = "current") -> Generation | None:
-    return app_store(paths).read_pointer(app, pointer)
-
-
-def read_current(paths: AppxPaths, app: str) -> Generation | None:
-    return app_store(paths).read_current(app)
-
-
-def app_dirs(paths: AppxPaths) -> list[str]:
-    return app_store(paths).units()
-
-
-def installed_apps(paths: AppxPaths) -> list[str]:
-    return app_store(paths).installed()
-
-
-def begin_generation(paths: AppxPaths, app: str) -> Generation:
-    return app_store(paths).begin_generation(app)
+# ---------------------------------------------------------------- generations and housekeeping
 
 
 def record_installer(generation: Generation, pgid: int) -> None:
@@ -285,34 +260,11 @@ def finish_generation(generation: Generation) -> None:
         generation.marker.unlink()
 
 
-def flip(paths: AppxPaths, generation: Generation) -> Generation | None:
-    return app_store(paths).flip(generation)
-
-
-def collect_garbage(paths: AppxPaths, app: str) -> list[str]:
-    return app_store(paths).collect_garbage(app)
-
-
-def discard(paths: AppxPaths, generation: Generation) -> None:
-    app_store(paths).discard(generation)
-
-
-def detach_app(paths: AppxPaths, app: str) -> Path | None:
-    return app_store(paths).detach(app)
-
-
-def scratch_path(paths: AppxPaths, kind: str) -> Path:
-    return app_store(paths).scratch_path(kind)
-
-
 def sweep_abandoned(paths: AppxPaths) -> None:
+    """Sweep the app store for what interrupted changes left, skipping any app in use."""
     from appx.locks import try_app_lock  # not on the path of read-only commands
 
-    app_store(paths).sweep_abandoned(lambda app: try_app_lock(paths, app))
-
-
-def sweep_tmp(paths: AppxPaths) -> None:
-    app_store(paths).sweep_tmp()
+    paths.apps.sweep_abandoned(lambda app: try_app_lock(paths, app))
 
 
 # ---------------------------------------------------------------- pointers and markers

@@ -50,7 +50,7 @@ def uninstall_apps(
 ) -> list[UninstallResult]:
     """Uninstall each app on its own; a failure is recorded in its result."""
     paths.check_usable(write=True)
-    store.sweep_tmp(paths)
+    paths.apps.sweep_tmp()
     results: list[UninstallResult] = []
     signals.clear_pending()
     for position, name in enumerate(names):
@@ -79,7 +79,7 @@ def _interrupted(name: str, message: str) -> UninstallResult:
 def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]:
     """Uninstall every installed app, then clear leftovers of interrupted first installs."""
     paths.check_usable(write=True)
-    results = uninstall_apps(paths, store.installed_apps(paths), reporter)
+    results = uninstall_apps(paths, paths.apps.installed(), reporter)
     store.sweep_abandoned(paths)
     return results
 
@@ -89,14 +89,14 @@ def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallR
     with contextlib.ExitStack() as after_commit:
         try:
             with app_locks(paths, [app], reporter.warn), bin_lock(paths, reporter.warn):
-                installed = store.read_current(paths, app) is not None
+                installed = paths.apps.read_current(app) is not None
                 _check_removable(paths, app)
                 with reporter.step(f"Uninstalling {app}"):
                     displaced.settle(paths)  # while its generations can say what committed
                     # detaching is the commit point: from here a signal no longer undoes it
                     after_commit.enter_context(signals.committed())
                     with signals.deferred():
-                        detached = store.detach_app(paths, app)
+                        detached = paths.apps.detach(app)
                     checkpoint("after-detach")
                     removed = shims.remove_app_links(paths, app)
                     reconcile_links(paths)

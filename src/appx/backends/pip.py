@@ -30,7 +30,7 @@ from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter
 from appx.locks import shared_lock
 from appx.paths import AppxPaths
-from appx.store import remove_tree, scratch_path
+from appx.store import remove_tree
 
 _PIP_FLAGS = ("--no-input", "--disable-pip-version-check", "--no-warn-script-location")
 
@@ -100,7 +100,7 @@ class PipBackend:
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> str:
         """Learn a spec's distribution name from pip's dry-run report, in a scratch venv."""
-        scratch = scratch_path(self.paths, "resolve")
+        scratch = self.paths.apps.scratch_path("resolve")
         try:
             self.create_venv(interpreter, scratch / "venv", log=log, on_start=lambda _: None)
             report = scratch / "report.json"
@@ -200,7 +200,7 @@ def _bundled_pip(interpreter: Interpreter) -> tuple[str, Path] | None:
 
 def _stage_pip(paths: AppxPaths, source: Path, home: Path) -> None:
     """Copy or unpack pip into a scratch dir, then rename it into place (atomic)."""
-    stage = scratch_path(paths, "pip")
+    stage = paths.apps.scratch_path("pip")
     try:
         if source.is_dir():
             shutil.copytree(source, stage / "pip")  # with its bytecode: pip starts faster
