@@ -12,8 +12,6 @@ import io
 import json
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -456,25 +454,6 @@ def appx_command(*args: str) -> list[str]:
     if script.is_file() and os.access(script, os.X_OK) and not from_source:
         return [os.fspath(script), *args]
     return [sys.executable, "-m", "appx", *args]
-
-
-# The capabilities that let root ignore permission bits; dropped to test read-only directories.
-ROOT_OVERRIDES = "cap_dac_override,cap_fowner,cap_dac_read_search"
-
-
-def bound_by_permissions(argv: Sequence[str | Path]) -> list[str] | None:
-    """``argv`` made to obey permission bits even as root (through capsh), or None if it cannot.
-
-    Root writes into a directory whatever its mode, so a read-only directory can only be
-    tested by dropping those capabilities first.
-    """
-    args = [os.fspath(arg) for arg in argv]
-    if os.geteuid() != 0:
-        return args
-    capsh = shutil.which("capsh")
-    if capsh is None:
-        return None
-    return [capsh, f"--drop={ROOT_OVERRIDES}", "--", "-c", shlex.join(args)]
 
 
 class WheelFactory(Protocol):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import factories
+import readonly
 from appx.errors import EnvironmentSetupError
 from appx.paths import ENV_VARS, AppxPaths
 
@@ -290,7 +290,7 @@ else:
 
 
 def _check_bound_by_permissions(root: Path, mode: str) -> str:
-    argv = factories.bound_by_permissions([sys.executable, "-c", CHECK, str(root), mode])
+    argv = readonly.bound_by_permissions([sys.executable, "-c", CHECK, str(root), mode])
     if argv is None:
         pytest.skip("running as root without capsh: permission bits cannot be made to bind")
     done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)

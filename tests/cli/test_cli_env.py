@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 import factories
+import readonly
 from appx_checks import dir_entries
 from factories import Env, IndexServer, ProcResult, RunAppx
 
 
 def run_bound(*args: str, cwd: Path) -> ProcResult:
     """Run appx so that permission bits bind it, even as root."""
-    argv = factories.bound_by_permissions(factories.appx_command(*args))
+    argv = readonly.bound_by_permissions(factories.appx_command(*args))
     if argv is None:
         pytest.skip("running as root without capsh: permission bits cannot be made to bind")
     return factories.run(argv, cwd=cwd)
