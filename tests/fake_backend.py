@@ -34,6 +34,7 @@ class FakePackage:
     man_pages: Sequence[str] = ()  # "man1/tool.1"
     dependencies: Sequence[str] = ()
     metadata_name: str | None = None  # METADATA's Name, when it differs from `name`
+    marks_requested: bool = True  # whether installing it as asked writes REQUESTED
 
 
 def this_interpreter() -> Interpreter:
@@ -134,6 +135,6 @@ def write_dist(layout: VenvLayout, package: FakePackage, *, requested: bool) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f".TH {package.name}\n")
         record.append(f"{os.path.relpath(path, layout.purelib)},,")
-    if requested:
+    if requested and package.marks_requested:
         (info / "REQUESTED").write_text("")
     (info / "RECORD").write_text("\n".join(record) + "\n")

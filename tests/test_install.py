@@ -22,6 +22,7 @@ CATALOGUE = {
     "third": FakePackage("third", "3.0", commands=["third"]),
     "lib": FakePackage("lib", "1.0"),
     "liar": FakePackage("liar", "1.0", commands=["liar"], metadata_name="truth"),
+    "unasked": FakePackage("unasked", "1.0", commands=["unasked"], marks_requested=False),
     "clash": FakePackage("clash", "1.0", commands=["tool"]),
 }
 
@@ -121,6 +122,13 @@ def test_a_distribution_with_another_name_is_refused(paths: AppxPaths) -> None:
     assert isinstance(result.error, InstallerError)
     assert "did not install a package named liar" in result.error.message
     assert nothing_left_of(paths, "liar")
+
+
+def test_a_distribution_that_was_not_what_was_asked_for_is_refused(paths: AppxPaths) -> None:
+    (result,) = install(paths, "unasked")  # there, but only as a dependency would be: no REQUESTED
+    assert isinstance(result.error, InstallerError)
+    assert "did not install a package named unasked" in result.error.message
+    assert nothing_left_of(paths, "unasked")
 
 
 def test_a_package_without_commands_is_refused(paths: AppxPaths) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -70,22 +69,18 @@ def test_a_held_lock_makes_us_wait_and_say_so_until_the_holder_dies(
 ) -> None:
     child = holder("black")
     messages: list[str] = []
-    killed_at: list[float] = []
 
     def on_wait(message: str) -> None:
         messages.append(message)
         child.kill()  # SIGKILL: no chance to release anything itself
-        killed_at.append(time.monotonic())
 
+    # flock: the kernel releases a killed holder's lock, so the wait ends (no timeout here)
     with app_locks(paths, ["black"], on_wait=on_wait):
-        acquired_at = time.monotonic()
         assert child.wait(timeout=5) == -signal.SIGKILL
 
     assert len(messages) == 1
     assert "waiting for another appx process" in messages[0]
     assert "black" in messages[0]
-    # flock: the kernel releases a killed holder's lock at once.
-    assert acquired_at - killed_at[0] < 2
 
 
 def test_app_locks_are_taken_in_sorted_order(paths: AppxPaths, holder: Holder) -> None:

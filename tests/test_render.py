@@ -69,6 +69,25 @@ def test_install_json_of_a_partial_failure_keeps_every_result() -> None:
     assert "error: no-commands: no-commands has no commands" in err.getvalue()
 
 
+def test_several_that_all_fail_alike_exit_with_that_failures_code() -> None:
+    console, _, err = make_console()
+    bad = InstallResult("./nope.whl", "failed", error=SpecError("no such file", "check it"))
+    with pytest.raises(SpecError) as raised:
+        render_install(console, [InstallResult("./a", "failed", error=bad.error), bad])
+    assert raised.value.exit_code == 3
+    assert raised.value.message == "2 of 2 failed: ./a, ./nope.whl"
+    assert "succeeded" not in raised.value.hint
+    assert "error: ./a: no such file" in err.getvalue()
+
+
+def test_several_that_all_fail_differently_say_none_succeeded() -> None:
+    console, _, _ = make_console()
+    bad = InstallResult("./nope.whl", "failed", error=SpecError("no such file", "check it"))
+    with pytest.raises(PartialFailureError) as raised:
+        render_install(console, [NO_COMMANDS, bad])
+    assert raised.value.hint == "none succeeded; see the errors above"
+
+
 def test_the_failure_document_is_printed_once_by_the_funnel() -> None:
     console, out, _ = json_console()
     with pytest.raises(NoCommandsError) as raised:

@@ -21,6 +21,7 @@ from appx.store import (
     Store,
     finish_generation,
     record_installer,
+    remove_tree,
     sweep_abandoned,
 )
 
@@ -411,7 +412,7 @@ def _two_stores(tmp_path: Path) -> tuple[Store, Store]:
 def _built_in(store: Store, unit: str) -> Generation:
     generation = store.begin_generation(unit)
     (generation.path / "bin").mkdir(parents=True)
-    store.finish_generation(generation)
+    finish_generation(generation)
     return generation
 
 
@@ -461,7 +462,7 @@ def test_detach_moves_a_unit_into_its_stores_scratch(tmp_path: Path) -> None:
     assert detached.parent == runs.scratch
     assert runs.installed() == []
     assert apps.installed() == ["key"]
-    runs.remove_tree(detached)
+    remove_tree(detached)
     assert _listing(runs.scratch) == []
 
 

@@ -15,7 +15,7 @@ import typer.main
 from typer._click.exceptions import UsageError as ClickUsageError
 
 from appx import __version__
-from appx.errors import AppxError, InternalError, InterruptedByUser, UsageError
+from appx.errors import AppxError, InterruptedByUser, UsageError, from_exception
 from appx.output import Console
 from appx.paths import AppxPaths
 
@@ -298,7 +298,7 @@ def _invoke(argv: Sequence[str], state: State) -> int:
     return 0
 
 
-def as_appx_error(error: BaseException) -> AppxError:
+def as_appx_error(error: Exception | KeyboardInterrupt) -> AppxError:
     """The error funnel: every way a call can fail, as one AppxError with its exit code."""
     if isinstance(error, AppxError):
         return error
@@ -306,10 +306,7 @@ def as_appx_error(error: BaseException) -> AppxError:
         return InterruptedByUser("interrupted", "the change in progress was discarded")
     if isinstance(error, ClickUsageError):
         return _usage_error(error)
-    return InternalError(
-        f"unexpected {type(error).__name__}: {error}",
-        "this is a bug in appx; rerun with --verbose and report it",
-    )
+    return from_exception(error)  # a directory appx may not write (exit 11), or a bug (1)
 
 
 def run(argv: Sequence[str], console: Console | None = None) -> int:

@@ -132,9 +132,9 @@ def from_exception(error: Exception) -> AppxError:
     disk) is the user's to fix (exit 11); anything else is a bug (exit 1).
     """
     if isinstance(error, OSError) and error.errno in _SETUP_ERRNOS:
-        where = f": {error.filename}" if error.filename else ""
+        where = f" {error.filename}" if error.filename else " a directory"
         return EnvironmentSetupError(
-            f"cannot write{where} ({error.strerror or error})",
+            f"cannot use{where}: {error.strerror or error}",
             "check that appx's directories are writable and have room ('appx environment')",
         )
     return InternalError(

@@ -25,7 +25,7 @@ CommandKind = Literal["console", "gui", "script"]
 MAX_NAME_BYTES = 255
 
 _ENTRY_POINT_KINDS: dict[str, CommandKind] = {"console_scripts": "console", "gui_scripts": "gui"}
-_MAN_SECTION = re.compile(r"man[1-9]")
+MAN_SECTION = re.compile(r"man[1-9]")
 # "tool.1", "tool.3p", "tool.1.gz": the stem is the shortest prefix before the extension.
 _MAN_NAME = re.compile(r"(?P<stem>.+?)\.(?P<ext>[0-9][A-Za-z]*(?:\.gz)?)")
 
@@ -159,7 +159,7 @@ def read_exposed(
         for file in _record_files(dist.path, purelib):
             if file.parent == scripts_dir:
                 offered.append((file.name, "script"))
-            elif file.parent.parent == man_root and _MAN_SECTION.fullmatch(file.parent.name):
+            elif file.parent.parent == man_root and MAN_SECTION.fullmatch(file.parent.name):
                 man_offered.append((file.parent.name, file.name))
 
         for name, kind in offered:

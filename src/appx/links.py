@@ -9,15 +9,14 @@ and man dirs are scanned here, by one rule.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from appx.errors import EnvironmentSetupError, ReceiptError, SpecError
-from appx.inspect import name_problem, split_man_name, validate_name
+from appx.errors import EnvironmentSetupError, SpecError
+from appx.inspect import MAN_SECTION, split_man_name, validate_name
 
 if TYPE_CHECKING:
     from appx.paths import AppxPaths
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 OccupantKind = Literal["free", "app", "pipx", "uv", "symlink", "file", "directory"]
 
 # Links go only into these sections of the man dir (inspect reads pages only from them).
-MAN_SECTION = re.compile(r"man[1-9]")
 
 
 @dataclass(frozen=True)
@@ -83,44 +81,23 @@ def exposed_man_name(page_name: str, suffix: str) -> str:
 def receipt_links(paths: AppxPaths, receipt: Receipt) -> list[Link]:
     """The links an app's receipt calls for: its commands first, then its man pages.
 
-    Every name read from the receipt is checked again before it becomes a path:
-    a receipt edited to name `../elsewhere` is corrupt (ReceiptError).
+    Its names are safe file names: a receipt is validated as it loads (a receipt
+    edited to name `../elsewhere` is corrupt), and a new one is built from
+    `exposed_name` and `exposed_man_name`.
     """
-    app = _checked(receipt, receipt.app, "app name")
-    prefix = app_prefix(paths, app)
+    prefix = app_prefix(paths, receipt.app)
     links = [
-        Link(
-            paths.bin_dir / _checked(receipt, command.exposed_as, "command exposed_as"),
-            f"{prefix}bin/{_checked(receipt, command.name, 'command name')}",
-        )
+        Link(paths.bin_dir / command.exposed_as, f"{prefix}bin/{command.name}")
         for command in receipt.commands
     ]
-    for page in receipt.man_pages:
-        section = _checked(receipt, page.section, "man page section")
-        if not MAN_SECTION.fullmatch(section):
-            raise _corrupt(receipt, f"man page section {section!r} is not man1 to man9")
-        links.append(
-            Link(
-                paths.man_dir / section / _checked(receipt, page.exposed_as, "man page exposed_as"),
-                f"{prefix}share/man/{section}/{_checked(receipt, page.name, 'man page name')}",
-            )
+    links += [
+        Link(
+            paths.man_dir / page.section / page.exposed_as,
+            f"{prefix}share/man/{page.section}/{page.name}",
         )
+        for page in receipt.man_pages
+    ]
     return links
-
-
-def _checked(receipt: Receipt, name: object, what: str) -> str:
-    if not isinstance(name, str):
-        raise _corrupt(receipt, f"{what} is not a string")
-    problem = name_problem(name)
-    if problem is not None:
-        raise _corrupt(receipt, f"{what} {name!r} {problem}")
-    return name
-
-
-def _corrupt(receipt: Receipt, reason: str) -> ReceiptError:
-    return ReceiptError(
-        f"receipt of {receipt.app!r} is corrupt: {reason}", "reinstall the app with --force"
-    )
 
 
 # ---------------------------------------------------------------- ownership and occupants

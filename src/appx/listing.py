@@ -54,10 +54,10 @@ def _status(paths: AppxPaths, app: str) -> AppStatus:
     current = paths.apps.read_current(app)
     assert current is not None  # noqa: S101 -- installed_apps lists only apps with a current
     try:
-        receipt = load_receipt(current.path)
-        statuses = exposed_statuses(paths, receipt)  # refuses names that would leave the bin dir
+        receipt = load_receipt(current.path)  # refuses names that would leave the bin dir
     except ReceiptError as error:
         return AppStatus(app, None, problems=(error.message,))
+    statuses = exposed_statuses(paths, receipt)
     count = len(receipt.commands)
     return AppStatus(
         app,

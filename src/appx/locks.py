@@ -10,17 +10,17 @@ from pathlib import Path
 
 from filelock import Timeout, UnixFileLock
 
+from appx.inspect import MAX_NAME_BYTES
 from appx.paths import AppxPaths
 
 # How long to try quietly before telling the user we are waiting for another appx.
 _QUIET_WAIT = 0.5
-_MAX_NAME_BYTES = 255
 
 
 def app_lock_path(paths: AppxPaths, app: str) -> Path:
     """The lock file of an app; a name too long for ".lock" keeps a prefix and a digest."""
     name = f"{app}.lock"
-    if len(os.fsencode(name)) > _MAX_NAME_BYTES:
+    if len(os.fsencode(name)) > MAX_NAME_BYTES:
         digest = hashlib.sha256(os.fsencode(app)).hexdigest()[:16]
         name = f"{os.fsdecode(os.fsencode(app)[:200])}-{digest}.lock"
     return paths.locks / "app" / name

@@ -54,15 +54,11 @@ Argv = Sequence[str | os.PathLike[str]]
 Popen = subprocess.Popen[str]
 
 
-def clean_env(
-    environ: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def clean_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return the environment for a child: the given one less the dropped variables."""
     base = os.environ if environ is None else environ
     env = {key: value for key, value in base.items() if key not in DROPPED_VARIABLES}
     env["PYTHONNOUSERSITE"] = "1"  # user site-packages never leak into an app's venv
-    if extra:
-        env.update(extra)
     return env
 
 

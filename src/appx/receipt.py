@@ -9,7 +9,6 @@ appx.credentials), from which :meth:`Receipt.with_secrets` puts them back.
 from __future__ import annotations
 
 import json
-import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -20,14 +19,12 @@ from typing import Any, Literal
 from appx.credentials import redact, save_credentials, split_secrets, write_private
 from appx.errors import ReceiptError
 from appx.indexes import IndexOptions
-from appx.inspect import name_problem
+from appx.inspect import MAN_SECTION, name_problem
 from appx.specs import SpecKind, suffix_problem
 
 RECEIPT_NAME = "appx-receipt.json"
 SCHEMA_VERSION = 1
 DIRECT_URL_NAME = "direct_url.json"
-
-_MAN_SECTION = re.compile(r"man[1-9]")
 
 
 @dataclass(frozen=True)
@@ -285,7 +282,7 @@ def _check_names(receipt: Receipt) -> None:
         names += [(f"commands[{i}].name", command.name)]
         names += [(f"commands[{i}].exposed_as", command.exposed_as)]
     for i, page in enumerate(receipt.man_pages):
-        if not _MAN_SECTION.fullmatch(page.section):
+        if not MAN_SECTION.fullmatch(page.section):
             raise ValueError(f"man_pages[{i}].section {page.section!r} is not man1 to man9")
         names += [(f"man_pages[{i}].name", page.name)]
         names += [(f"man_pages[{i}].exposed_as", page.exposed_as)]

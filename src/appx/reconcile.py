@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from appx import displaced
+from appx.environment import on_path
 from appx.errors import ReceiptError
 from appx.links import occupant_of, receipt_links
 from appx.linkstate import orphan_links, stray_links
@@ -66,8 +67,7 @@ def _current_receipts(paths: AppxPaths) -> Iterator[Receipt]:
         if current is None:  # pragma: no cover -- uninstalled between the two reads
             continue
         try:
-            receipt = load_receipt(current.path)
-            receipt_links(paths, receipt)  # a receipt naming a bad path is corrupt: skip it
+            receipt = load_receipt(current.path)  # a receipt naming a bad path is corrupt
         except ReceiptError:
             continue
         yield receipt
@@ -85,7 +85,8 @@ def path_warnings(
     commands = list(commands)
     if not commands:
         return []
-    position = next((i for i, p in enumerate(entries) if _same_dir(p, paths.bin_dir)), None)
+    bin_dir = str(paths.bin_dir)
+    position = next((i for i, p in enumerate(entries) if on_path(bin_dir, str(p))), None)
     if position is None:
         if _in_startup_files(paths.bin_dir, environ):
             return [
@@ -133,12 +134,3 @@ def _in_startup_files(bin_dir: Path, environ: Mapping[str, str]) -> bool:
         if entry.search(text):
             return True
     return False
-
-
-def _same_dir(a: Path, b: Path) -> bool:
-    if a == b:
-        return True
-    try:
-        return a.samefile(b)
-    except OSError:
-        return False

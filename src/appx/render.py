@@ -146,15 +146,18 @@ def _failure(
     for label, error in failed:
         console.error(_labelled(label, error))
     names = ", ".join(label for label, _ in failed)
+    summary = f"{len(failed)} of {len(outcomes)} failed: {names}"
     if any(isinstance(error, InterruptedByUser) for _, error in failed):
         return InterruptedByUser(
             f"interrupted; not done: {names}",
             "the others are done; the change that was interrupted was discarded",
         )
-    return PartialFailureError(
-        f"{len(failed)} of {len(outcomes)} failed: {names}",
-        "the others succeeded; see the errors above",
-    )
+    kinds = {type(error) for _, error in failed}
+    if len(failed) < len(outcomes):
+        return PartialFailureError(summary, "the others succeeded; see the errors above")
+    if len(kinds) == 1:  # all failed alike: that failure's own exit code
+        return kinds.pop()(summary, failed[0][1].hint)
+    return PartialFailureError(summary, "none succeeded; see the errors above")
 
 
 def _labelled(label: str, error: AppxError) -> AppxError:

@@ -109,12 +109,6 @@ class Store:
         _write_marker(generation, [])
         return generation
 
-    def record_installer(self, generation: Generation, pgid: int) -> None:
-        record_installer(generation, pgid)
-
-    def finish_generation(self, generation: Generation) -> None:
-        finish_generation(generation)
-
     def flip(self, generation: Generation) -> Generation | None:
         """Make ``generation`` current (the commit point); the old one becomes previous.
 
@@ -162,7 +156,7 @@ class Store:
         """Throw away a generation that was never made current."""
         _stop_installers(generation.marker)
         self._delete(generation.path)
-        self.finish_generation(generation)
+        finish_generation(generation)
         if self.read_current(generation.app) is None:
             with contextlib.suppress(OSError):
                 self.unit_dir(generation.app).rmdir()
@@ -215,9 +209,6 @@ class Store:
             match = _SCRATCH_RE.match(entry)
             if match and not proc.pid_alive(int(match.group(1))):
                 remove_tree(self.scratch / entry)
-
-    def remove_tree(self, path: Path) -> None:
-        remove_tree(path)
 
     def _delete(self, path: Path) -> None:
         # Rename first so a half-deleted tree is never seen among the generations.

@@ -278,6 +278,19 @@ def test_an_internal_error_is_exit_1_and_json_too(monkeypatch: pytest.MonkeyPatc
     assert with_json.document()["error"]["kind"] == "internal"
 
 
+def test_a_directory_appx_may_not_write_is_exit_11_wherever_it_is_met(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(*args: object) -> None:
+        raise PermissionError(13, "Permission denied", "/somewhere/appx")
+
+    monkeypatch.setattr(appx.listing, "list_apps", refused)
+    ran = in_process("list", "--json")
+    assert ran.code == 11
+    assert ran.document()["error"]["kind"] == "unusable-environment"
+    assert "/somewhere/appx" in ran.document()["error"]["message"]
+
+
 def test_ctrl_c_is_exit_130_and_json_too(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
