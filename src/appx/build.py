@@ -1,7 +1,9 @@
 """Building one generation: what to build (pure), then the build itself.
 
 `BuildRequest` says what a generation must hold: it comes from a spec and the
-install options today, and from a receipt for reinstall and upgrade later.
+install options, from a receipt for reinstall and upgrade, or from a run request
+(a run env of a script has no main package: `spec` is None, `injected` holds its
+dependencies).
 `build_generation` turns a request into a complete venv and its receipt;
 `make_receipt` is the pure part that decides what the receipt says.
 """
@@ -40,8 +42,8 @@ class BuildRequest:
     """Everything that decides what a generation holds, and nothing about how to build it."""
 
     app: str
-    package: str
-    spec: AppSpec
+    package: str  # "" when there is no main package
+    spec: AppSpec | None
     suffix: str
     include_deps: bool
     index: IndexOptions
@@ -49,13 +51,23 @@ class BuildRequest:
 
     @property
     def requirements(self) -> list[str]:
-        return [self.spec.requirement, *self.injected]
+        own = [self.spec.requirement] if self.spec is not None else []
+        return [*own, *self.injected]
+
+    @property
+    def label(self) -> str:
+        """What is being installed, for messages (credentials hidden)."""
+        return redact(self.spec.raw) if self.spec is not None else ", ".join(self.injected)
 
 
 def request_from_receipt(receipt: Receipt) -> BuildRequest:
     """What rebuilding an app takes, from its receipt (pass one with its secrets put back)."""
-    spec = AppSpec(
-        receipt.spec, receipt.spec_kind, receipt.requirement, receipt.package, receipt.editable
+    spec = (
+        AppSpec(
+            receipt.spec, receipt.spec_kind, receipt.requirement, receipt.package, receipt.editable
+        )
+        if receipt.spec_kind != "script"
+        else None
     )
     return BuildRequest(
         receipt.app,
@@ -91,26 +103,28 @@ def build_generation(
         ctx.backend.create_venv(ctx.interpreter, generation.path, log=ctx.log, on_start=on_start)
     checkpoint("after-venv")
     layout = ctx.backend.probe(generation.path)
-    with ctx.reporter.step(f"Installing {redact(spec.raw)}"):
+    with ctx.reporter.step(f"Installing {request.label}"):
         ctx.backend.install(
             layout,
             ctx.interpreter,
             request.requirements,
-            editable=spec.editable,
+            editable=spec is not None and spec.editable,
             index=request.index,
             log=ctx.log,
             on_start=on_start,
         )
     checkpoint("after-install")
     distributions = installed_distributions(layout.purelib)
-    main = distributions.get(request.package)
-    if main is None or not main.requested:
-        raise InstallerError(
-            f"{redact(spec.raw)} did not install a package named {request.package}",
-            "the package it installed has another name; check the spec",
-            log_path=str(ctx.log),
-        )
-    exposed = _exposed(generation.path, layout, distributions, request)
+    exposed = Exposed((), (), ())
+    if spec is not None:
+        main = distributions.get(request.package)
+        if main is None or not main.requested:
+            raise InstallerError(
+                f"{request.label} did not install a package named {request.package}",
+                "the package it installed has another name; check the spec",
+                log_path=str(ctx.log),
+            )
+        exposed = _exposed(generation.path, layout, distributions, request)
     for rejected in exposed.rejected:
         ctx.reporter.warn(rejected)
     receipt = make_receipt(
@@ -164,19 +178,20 @@ def make_receipt(
         for m in exposed.man_pages
     )
     spec = request.spec
+    main = distributions.get(request.package)
     return Receipt(
         app=request.app,
         package=request.package,
-        version=distributions[request.package].version,
-        spec=spec.raw,
-        spec_kind=spec.kind,
-        requirement=spec.requirement,
+        version=main.version if main is not None else "",
+        spec=spec.raw if spec is not None else "",
+        spec_kind=spec.kind if spec is not None else "script",
+        requirement=spec.requirement if spec is not None else "",
         suffix=suffix,
         python=PythonInfo(**interpreter.to_json()),
         venv=VenvInfo(str(layout.python), str(layout.purelib), str(layout.scripts)),
         backend=backend[0],
         backend_version=backend[1],
-        editable=spec.editable,
+        editable=spec is not None and spec.editable,
         include_deps=request.include_deps,
         index=request.index,  # save_receipt keeps its secrets in the credentials file
         injected=request.injected,

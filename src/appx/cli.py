@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,7 @@ import typer.main
 # typer (0.26 and later) vendors click: these are the classes its parser really raises.
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from appx import __version__
+from appx import __version__, cli_run
 from appx.errors import AppxError, InterruptedByUser, UsageError, from_exception
 from appx.output import Console
 from appx.paths import AppxPaths
@@ -146,7 +145,7 @@ def install(
       appx install tool --index-url https://pypi.example.org/simple --pre
       appx install tool --no-index --find-links ./wheels
     """
-    from appx.indexes import IndexOptions, absolute_location
+    from appx.indexes import IndexOptions, absolute_location, split_pip_args
     from appx.install import InstallOptions, install_apps
     from appx.render import render_install
 
@@ -166,7 +165,7 @@ def install(
             pre=pre,
             trusted_hosts=tuple(trusted_host or ()),
             constraints=tuple(absolute_location(place, cwd) for place in constraint or ()),
-            pip_args=_split_pip_args(pip_args),
+            pip_args=split_pip_args(pip_args),
         ),
         editable=editable,
         keep_log=state.console.verbose,
@@ -261,15 +260,7 @@ def environment(
     render_environment(state.console, describe_environment(state.paths, os.environ))
 
 
-def _split_pip_args(text: str) -> tuple[str, ...]:
-    """Split --pip-args as a shell would; bad quoting is a usage error."""
-    try:
-        return tuple(shlex.split(text))
-    except ValueError as error:
-        raise UsageError(
-            f"--pip-args: {str(error).lower()}: {text}",
-            'quote pip\'s arguments as one shell word: --pip-args "--pre --no-cache-dir"',
-        ) from error
+app.command("run", context_settings=cli_run.CONTEXT_SETTINGS)(cli_run.run_command)
 
 
 def _json_requested(argv: Sequence[str]) -> bool:

@@ -100,6 +100,13 @@ class EnvironmentSetupError(AppxError):
     exit_code = 11
 
 
+class NotCachedError(AppxError):
+    """`appx run --offline` asked for an environment that is not in the cache."""
+
+    kind = "not-cached"
+    exit_code = 12
+
+
 class InterruptedByUser(AppxError):  # noqa: N818 -- the name the shared interfaces use
     """Ctrl-C or SIGTERM stopped appx before the change committed; the change is discarded."""
 

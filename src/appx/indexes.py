@@ -9,9 +9,12 @@ with a key, so the receipt can store them redacted and keep the originals aside.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from appx.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,14 @@ def absolute_location(text: str, cwd: Path) -> str:
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
         return text
     return str(cwd / Path(text).expanduser())
+
+
+def split_pip_args(text: str) -> tuple[str, ...]:
+    """Split --pip-args as a shell would; bad quoting is a usage error."""
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as error:
+        raise UsageError(
+            f"--pip-args: {str(error).lower()}: {text}",
+            'quote pip\'s arguments as one shell word: --pip-args "--pre --no-cache-dir"',
+        ) from error

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,7 +136,7 @@ def _interrupted(raw: str, message: str) -> InstallResult:
 def _install_one(ctx: _Context, raw: str) -> InstallResult:
     spec = parse_spec(raw, cwd=ctx.cwd, editable=ctx.options.editable)
     check_marker(spec, ctx.interpreter.markers)
-    log = new_log(ctx.paths, spec.name or "install")
+    log = ctx.paths.new_log(spec.name or "install")
     try:
         with contextlib.ExitStack() as after_commit:
             result = _install_logged(ctx, spec, log, after_commit)
@@ -288,16 +286,3 @@ def _mend_links(ctx: _Context, receipt: Receipt) -> list[str]:
         for old, new in zip(before, after, strict=True)
         if old.state != "ok" and new.state == "ok"
     ]
-
-
-# A log's name: its label, a time stamp and the pid; the label is cut to keep it a valid name.
-_MAX_LOG_LABEL = 120
-
-
-def new_log(paths: AppxPaths, label: str) -> Path:
-    """A fresh log file for one operation's installer output."""
-    paths.logs.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = paths.logs / f"{label[:_MAX_LOG_LABEL]}-{stamp}-{os.getpid()}.log"
-    path.touch(mode=0o600)
-    return path

@@ -12,6 +12,7 @@ from filelock import Timeout, UnixFileLock
 
 from appx.inspect import MAX_NAME_BYTES
 from appx.paths import AppxPaths
+from appx.runkey import share_lock
 
 # How long to try quietly before telling the user we are waiting for another appx.
 _QUIET_WAIT = 0.5
@@ -71,7 +72,12 @@ def shared_lock(paths: AppxPaths, on_wait: Callable[[str], None] | None = None) 
 @contextmanager
 def try_app_lock(paths: AppxPaths, app: str) -> Iterator[bool]:
     """Take an app's lock only if it is free at once (housekeeping never waits)."""
-    path = app_lock_path(paths, app)
+    with _try_hold(app_lock_path(paths, app)) as free:
+        yield free
+
+
+@contextmanager
+def _try_hold(path: Path) -> Iterator[bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = UnixFileLock(str(path), thread_local=False, fallback_to_soft=False)
     try:
@@ -83,3 +89,42 @@ def try_app_lock(paths: AppxPaths, app: str) -> Iterator[bool]:
         yield True
     finally:
         lock.release()
+
+
+def run_lock_path(paths: AppxPaths, key: str) -> Path:
+    """The lock a running app holds shared on its run env; deleting the env takes it alone."""
+    return paths.locks / "run" / f"{key}.lock"
+
+
+@contextmanager
+def run_build_lock(
+    paths: AppxPaths, key: str, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the build lock of a run env: two runs of one request build it once."""
+    with _hold(_run_build_lock_path(paths, key), on_wait, "the run env it builds"):
+        yield
+
+
+def _run_build_lock_path(paths: AppxPaths, key: str) -> Path:
+    return paths.locks / "run" / f"{key}.build.lock"
+
+
+def share_run_lock(paths: AppxPaths, key: str) -> int | None:
+    """Take a run env's lock shared, on a descriptor an exec'd app inherits and holds.
+
+    None when it is held exclusively (the env is being deleted): do not use the env.
+    """
+    path = run_lock_path(paths, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return share_lock(str(path))
+
+
+@contextmanager
+def try_run_env_alone(paths: AppxPaths, key: str) -> Iterator[bool]:
+    """Take a run env's locks, build and use, only if nobody builds or runs it now (to delete
+    it); never wait."""
+    with (
+        _try_hold(_run_build_lock_path(paths, key)) as not_building,
+        _try_hold(run_lock_path(paths, key)) as not_running,
+    ):
+        yield not_building and not_running

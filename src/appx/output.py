@@ -30,6 +30,8 @@ class Reporter(Protocol):
 
     def warn(self, message: str) -> None: ...
 
+    def note(self, message: str) -> None: ...
+
     def detail(self, message: str) -> None: ...
 
 
@@ -98,6 +100,11 @@ class Console:
     def warn(self, message: str) -> None:
         if not self.quiet:
             self._print(self.err, f"warning: {message}")
+
+    def note(self, message: str) -> None:
+        """Something worth knowing that is not a problem, on stderr."""
+        if not self.quiet:
+            self._print(self.err, f"note: {message}")
 
     def detail(self, message: str) -> None:
         if self.verbose:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,9 @@ from appx.errors import EnvironmentSetupError
 
 if TYPE_CHECKING:
     from appx.store import Store
+
+# A log's name is its label, a time stamp and the pid: the label is cut to keep it a valid name.
+_MAX_LOG_LABEL = 120
 
 ENV_VARS = ("APPX_HOME", "APPX_BIN_DIR", "APPX_MAN_DIR", "APPX_CACHE_DIR", "APPX_DEFAULT_PYTHON")
 # The directories appx keeps under APPX_HOME (one property each below).
@@ -62,6 +66,21 @@ class AppxPaths:
         from appx.store import Store  # the store starts processes: not on every import
 
         return Store(self.venvs, self.tmp)
+
+    @property
+    def runs(self) -> Store:
+        """The store of `appx run` envs: one unit per key in the cache's run/, its own scratch."""
+        from appx.store import Store
+
+        return Store(self.cache_dir / "run", self.cache_dir / "tmp")
+
+    def new_log(self, label: str) -> Path:
+        """A fresh log file (0600) for one operation's installer output."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.logs / f"{label[:_MAX_LOG_LABEL]}-{stamp}-{os.getpid()}.log"
+        path.touch(mode=0o600)
+        return path
 
     def app_dir(self, app: str) -> Path:
         return self.venvs / app

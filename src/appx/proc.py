@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from appx import signals
 
@@ -263,3 +264,30 @@ def _members(pgid: int) -> dict[int, str] | None:
         if len(fields) > 2 and int(fields[2]) == pgid:
             members[int(entry.name)] = fields[0]
     return members
+
+
+def exec_app(argv: Sequence[str]) -> NoReturn:
+    """Replace appx with the app: its signals, terminal, stdin and exit code are its own.
+
+    The environment is the user's, as it is: the app is the user's program.
+    """
+    os.execv(argv[0], list(argv))  # noqa: S606 -- the user's app, as asked
+
+
+def run_app(argv: Sequence[str]) -> int:
+    """Run the app as a child in the foreground and return its exit code (128+N for signal N).
+
+    Ctrl-C reaches the app through the terminal; appx ignores it meanwhile and passes
+    SIGTERM on, so that it can clean up after the app, whatever the app does.
+    """
+    child = subprocess.Popen(list(argv))
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, _: child.send_signal(signum)),
+    }
+    try:
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - code if code < 0 else code

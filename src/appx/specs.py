@@ -24,7 +24,7 @@ from appx.credentials import redact
 from appx.errors import SpecError
 from appx.inspect import validate_name
 
-SpecKind = Literal["name", "directory", "wheel", "sdist", "url", "vcs"]
+SpecKind = Literal["name", "directory", "wheel", "sdist", "url", "vcs", "script"]
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")

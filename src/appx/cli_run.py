@@ -1,0 +1,96 @@
+"""The `appx run` command: parse, prepare the run, exec the app (the CLI registers it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from appx.cli import State
+
+# Everything after APP belongs to the app, even `--help`: stop parsing at the first argument.
+CONTEXT_SETTINGS = {"allow_interspersed_args": False}
+
+
+def run_command(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(metavar="APP", help="The app (or its package) to run.")],
+    args: Annotated[
+        list[str] | None, typer.Argument(metavar="[ARGS]...", help="Passed to the app as they are.")
+    ] = None,
+    spec: Annotated[
+        str | None,
+        typer.Option(help="What to install, when it is not APP: a requirement, path or URL."),
+    ] = None,
+    with_: Annotated[
+        list[str] | None, typer.Option("--with", help="Another package to install (repeatable).")
+    ] = None,
+    python: Annotated[
+        str | None, typer.Option(help="Python to use: a path, a command or a version such as 3.12.")
+    ] = None,
+    index_url: Annotated[
+        str | None, typer.Option("--index-url", "-i", help="Package index URL.")
+    ] = None,
+    pip_args: Annotated[
+        str, typer.Option(help="Extra arguments for pip, quoted as one string.")
+    ] = "",
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="A fresh environment, removed when the app exits.")
+    ] = False,
+    refresh: Annotated[bool, typer.Option(help="Rebuild the cached environment now.")] = False,
+    offline: Annotated[
+        bool, typer.Option(help="Use the cache only; an app not in it is an error.")
+    ] = False,
+) -> None:
+    """Run an app from a cached throwaway environment (built on first use, kept a week).
+
+    \b
+    Examples:
+      appx run pycowsay hello
+      appx run black==24.1.0 --version
+      appx run --spec httpie http --version
+      appx run --with black-plugin black .
+      appx run --no-cache cowsay -t hi
+    """
+    from appx import proc
+    from appx.indexes import IndexOptions, split_pip_args
+    from appx.run import RunOptions, prepare_run
+
+    state: State = ctx.find_root().obj
+    options = RunOptions(
+        spec=spec,
+        with_=tuple(with_ or ()),
+        python=python,
+        index=IndexOptions(index_url=index_url, pip_args=split_pip_args(pip_args)),
+        no_cache=no_cache,
+        refresh=refresh,
+        offline=offline,
+        keep_log=state.console.verbose,
+    )
+    launch = prepare_run(
+        state.paths,
+        target,
+        args or [],
+        options,
+        state.console,
+        cwd=Path.cwd(),
+        environ=os.environ,
+    )
+    if launch.discard is None:
+        proc.exec_app(launch.argv)
+    try:
+        code = proc.run_app(launch.argv)
+    finally:
+        _discard(state, launch.discard)
+    raise typer.Exit(code)
+
+
+def _discard(state: State, key: str) -> None:
+    from appx.store import remove_tree
+
+    detached = state.paths.runs.detach(key)
+    if detached is not None:
+        remove_tree(detached)
