@@ -80,6 +80,7 @@ def build_env(
         try:
             with signals.deferred():
                 generation = runs.begin_generation(key)
+            checkpoint("after-marker")
             receipt = build_generation(tools, generation, request)
             _write_launch(generation, receipt)
             checkpoint("after-links")

@@ -1,0 +1,159 @@
+"""`appx run` end to end: exec, arguments and exit codes passed through, the cached fast path,
+--no-cache, offline-first reuse, concurrent cold runs, and builds killed half-way."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import factories
+from appx_checks import dir_entries
+from factories import Env, IndexServer, RunAppx
+
+EXIT_APP = {"exit_app/__init__.py": "import sys\n\ndef main():\n    sys.exit(int(sys.argv[1]))\n"}
+
+# Run appx's entry point where typer cannot be imported and no process can be started:
+# only the fast path (which execs the app) can succeed.
+FAST_ONLY = """
+import os, subprocess, sys
+sys.modules["typer"] = None
+def refuse(*args, **kwargs):
+    raise AssertionError("the cached run started a process")
+subprocess.Popen.__init__ = refuse
+os.fork = os.posix_spawn = os.system = refuse
+sys.argv = ["appx", *sys.argv[1:]]
+from appx.__main__ import main
+main()
+"""
+
+
+def run_envs(env: Env) -> list[Path]:
+    root = env.cache_dir / "run"
+    return [p for p in root.iterdir() if p.is_dir()] if root.exists() else []
+
+
+def generations(unit: Path) -> list[str]:
+    return sorted(name for name in os.listdir(unit) if name.startswith("g"))
+
+
+def test_run_execs_the_app_with_its_arguments_untouched(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    first = run_appx("run", "cowsay-lite", "hi", "--help", "--no-cache", "-q")
+    assert first.code == 0, first
+    assert first.stdout.strip() == "cowsay-lite 2.0 hi --help --no-cache -q"
+    (unit,) = run_envs(appx_env)
+    launch = unit / "current" / "appx-launch"
+    built = launch.stat().st_mtime_ns
+    again = run_appx("run", "--", "cowsay-lite==2.0", "x")
+    assert again.stdout.strip() == "cowsay-lite 2.0 x"
+    assert run_appx("run", "cowsay-lite", "y").stdout.strip() == "cowsay-lite 2.0 y"
+    assert launch.stat().st_mtime_ns == built  # a hit: nothing rebuilt
+    assert dir_entries(appx_env.bin_dir) == set()
+    assert dir_entries(appx_env.man_dir) == set()
+
+
+def test_the_apps_exit_code_is_appxs(run_appx: RunAppx, index: IndexServer) -> None:
+    index.add_wheel("exit-app", modules=EXIT_APP, console_scripts={"exit-app": "exit_app:main"})
+    assert run_appx("run", "exit-app", "7").code == 7  # built, then exec'd
+    assert run_appx("run", "exit-app", "9").code == 9  # the fast path
+    assert run_appx("run", "--no-cache", "exit-app", "5").code == 5  # a child, then cleaned up
+
+
+def test_a_cached_run_imports_no_cli_and_starts_no_process(
+    run_appx: RunAppx, index: IndexServer
+) -> None:
+    assert run_appx("run", "gui-app").code == 0
+    done = subprocess.run(
+        [sys.executable, "-c", FAST_ONLY, "run", "gui-app", "fast"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "gui-app 1.0 fast"
+
+
+def test_no_cache_leaves_nothing_behind(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    result = run_appx("run", "--no-cache", "cowsay-lite==1.0", "once")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "cowsay-lite 1.0 once"
+    assert run_envs(appx_env) == []
+
+
+def test_spec_runs_a_wheel_file(
+    run_appx: RunAppx, wheel_factory: factories.WheelFactory, appx_env: Env
+) -> None:
+    wheel = wheel_factory("wheel-runner", "3.0", console_scripts={"wr": "wheel_runner:main"})
+    result = run_appx("run", "--spec", str(wheel), "wr", "ok")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "wheel-runner 3.0 ok"
+
+
+def test_an_expired_env_is_used_when_the_index_is_gone(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_appx("run", "cowsay-lite", "a").code == 0
+    (unit,) = run_envs(appx_env)
+    week_ago = time.time() - 8 * 86400
+    os.utime(unit / "current" / "appx-launch", (week_ago, week_ago))
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple/")  # nothing listens there
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "2")
+    result = run_appx("run", "cowsay-lite", "b")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "cowsay-lite 2.0 b"
+    assert "built 8 days ago" in result.stderr
+    assert "could not be rebuilt" in result.stderr
+    fresh = run_appx("run", "--no-cache", "cowsay-lite")
+    assert fresh.code == 6, fresh  # nothing to fall back on: the installer's failure
+
+
+def test_offline_miss_is_an_error(run_appx: RunAppx, appx_env: Env) -> None:
+    result = run_appx("run", "--offline", "cowsay-lite")
+    assert result.code == 12, result
+    assert "not in the run cache" in result.stderr
+
+
+def test_two_cold_runs_of_one_request_build_it_once(index: IndexServer, appx_env: Env) -> None:
+    argv = factories.appx_command("run", "app-with-dep", "both")
+    racers = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [racer.communicate(timeout=300) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0], outputs
+    assert [out.strip() for out, _ in outputs] == ["app-with-dep 1.0 both"] * 2
+    (unit,) = run_envs(appx_env)
+    assert len(generations(unit)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "point", ["after-marker", "after-venv", "after-install", "after-receipt", "after-links"]
+)
+def test_a_run_build_killed_half_way_is_never_used(
+    point: str,
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setenv("APPX_FAULT_AT", point)
+        killed = run_appx("run", "cowsay-lite", "x")
+    assert killed.code == -9, killed
+    result = run_appx("run", "cowsay-lite", "y")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "cowsay-lite 2.0 y"
+    (unit,) = run_envs(appx_env)
+    assert len(generations(unit)) == 1
+    assert not [name for name in os.listdir(unit) if name.endswith(".building")]
