@@ -261,6 +261,7 @@ def environment(
 
 
 app.command("run", context_settings=cli_run.CONTEXT_SETTINGS)(cli_run.run_command)
+app.add_typer(cli_run.cache_app, name="cache")
 
 
 def _json_requested(argv: Sequence[str]) -> bool:

@@ -94,3 +94,42 @@ def _discard(state: State, key: str) -> None:
     detached = state.paths.runs.detach(key)
     if detached is not None:
         remove_tree(detached)
+
+
+cache_app = typer.Typer(
+    help="The cache of `appx run`: list, clear, or locate it.", no_args_is_help=True
+)
+
+
+@cache_app.command("list")
+def cache_list(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+) -> None:
+    """What each cached environment holds, its Python, age, size and last use."""
+    from appx.cache import cached_envs
+    from appx.render_cache import render_cache_list
+
+    state: State = ctx.find_root().obj
+    state.console.use_json(json_output)
+    render_cache_list(state.console, cached_envs(state.paths, os.environ))
+
+
+@cache_app.command("clear")
+def cache_clear(
+    ctx: typer.Context,
+    expired: Annotated[bool, typer.Option("--expired", help="Only the expired ones.")] = False,
+) -> None:
+    """Delete cached environments (those in use are skipped)."""
+    from appx.cache import clear
+
+    state: State = ctx.find_root().obj
+    removed = clear(state.paths, os.environ, expired_only=expired)
+    state.console.info(f"removed {len(removed)} cached environment(s)")
+
+
+@cache_app.command("dir")
+def cache_dir(ctx: typer.Context) -> None:
+    """Print the directory of the run cache."""
+    state: State = ctx.find_root().obj
+    state.console.result(str(state.paths.runs.root))

@@ -18,6 +18,7 @@ from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest
+from appx.cache import sweep_expired
 from appx.credentials import redact
 from appx.errors import AppxError, EnvironmentSetupError, NotCachedError, SpecError
 from appx.indexes import IndexOptions
@@ -80,6 +81,7 @@ def prepare_run(
     check_pip_args(options.index.pip_args)
     wanted = _wanted(paths, target, options, cwd)
     paths.runs.sweep_tmp()
+    sweep_expired(paths, environ, keep=wanted.key)
     env = None if options.no_cache or options.refresh else find_env(paths, wanted.key)
     if options.offline:
         env = find_env(paths, wanted.key)
