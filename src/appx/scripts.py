@@ -113,31 +113,39 @@ def _find_blocks(lines: list[str]) -> tuple[list[_Block], list[int]]:
     """
     blocks: list[_Block] = []
     unclosed: list[int] = []
-    last = len(lines) - 1
     index = 0
-    while index < last:  # an opening line must be followed by a newline
+    while index < len(lines):
         opening = _OPENING.fullmatch(lines[index])
-        if opening is None:
-            index += 1
-            continue
-        # Content lines ('#' or '# ...') each end with a newline; the regex is greedy, so the
-        # block closes at the last '# ///' that follows at least one content line.
-        end = index + 1
-        while end < last and _is_content(lines[end]):
-            end += 1
-        closings = [at for at in range(index + 2, end + 1) if lines[at] == _CLOSING]
-        if not closings:
-            # '# /// script' directly followed by '# ///' alone matches nothing: an empty block
-            # is no block for the reference regex, and not an unclosed one either.
-            if opening["type"] == "script" and lines[index + 1] != _CLOSING:
+        close = None if opening is None else _closing_line(lines, index)
+        if opening is None or close is None:
+            # '# /// script' directly followed by a lone '# ///' matches nothing: an empty
+            # block is no block for the reference regex, and not an unclosed one either.
+            empty = lines[index + 1 : index + 2] == [_CLOSING]
+            if opening is not None and opening["type"] == "script" and not empty:
                 unclosed.append(index + 1)
             index += 1
             continue
-        close = closings[-1]
         content = "".join(_strip_comment(line) + "\n" for line in lines[index + 1 : close])
         blocks.append(_Block(opening["type"], index + 1, content))
         index = close + 1
     return blocks, unclosed
+
+
+def _closing_line(lines: list[str], opening: int) -> int | None:
+    """The index of the line that closes the block opened at ``opening``, if one does.
+
+    Every line before the closing one ends with a newline, and those between are content
+    lines; the regex is greedy, so the last '# ///' after at least one content line wins.
+    """
+    closing = None
+    at = opening + 1
+    while at < len(lines):
+        if at >= opening + 2 and lines[at] == _CLOSING:
+            closing = at
+        if at == len(lines) - 1 or not _is_content(lines[at]):
+            break
+        at += 1
+    return closing
 
 
 def _is_content(line: str) -> bool:
@@ -207,6 +215,7 @@ def fetch_script(url: str, dest_dir: Path, timeout: float = 30) -> Path:
         with opener.open(request, timeout=timeout) as response:
             body = _read_capped(response, shown)
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the response's connection
         raise InstallerError(
             f"cannot download {shown}: HTTP {exc.code} {exc.reason}",
             "check the URL, and that it needs no other credentials",
