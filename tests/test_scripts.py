@@ -223,6 +223,12 @@ def test_bad_toml_gives_the_block_line_and_the_error_line_in_the_file() -> None:
     )
 
 
+def test_bad_toml_without_a_position_still_names_the_block() -> None:
+    error = error_for('# /// script\n# dependencies = ["a\n# ///\n')
+
+    assert error.message.startswith("tool.py, line 1: the '# /// script' block is not valid TOML")
+
+
 def test_a_closing_line_after_a_comment_run_takes_precedence_and_breaks_the_toml() -> None:
     text = '# /// script\n# dependencies = ["a"]\n# ///\n#\n# ///\n'
 
@@ -408,6 +414,25 @@ def test_a_redirect_is_followed(server: str, tmp_path: Path) -> None:
 
     assert path.read_bytes() == HELLO
     assert path.name == "redirect"
+
+
+def test_a_redirect_away_from_http_is_refused(server: str, tmp_path: Path) -> None:
+    with pytest.raises(InstallerError) as caught:
+        fetch_script(f"{server}/redirect?to=ftp://127.0.0.1/hello.py", tmp_path)
+
+    assert "HTTP 302 redirected to a URL that is not http(s)" in caught.value.message
+
+
+def test_a_failed_write_leaves_no_temp_file(server: str, tmp_path: Path) -> None:
+    url = f"{server}/hello.py"
+    taken = fetch_script(url, tmp_path)
+    taken.unlink()
+    (taken / "in-the-way").mkdir(parents=True)  # a directory where the script goes
+
+    with pytest.raises(IsADirectoryError):
+        fetch_script(url, tmp_path)
+
+    assert leftovers(tmp_path) == []
 
 
 def test_a_missing_script_is_an_error_with_the_status(server: str, tmp_path: Path) -> None:
