@@ -8,12 +8,14 @@ import venv
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from appx.errors import PythonNotFoundError
 from appx.interpreters import (
     Interpreter,
     Request,
     find_python,
+    find_python_for,
     interpreter_from_probe,
     parse_request,
     pyenv_versions,
@@ -390,3 +392,112 @@ def test_the_receipt_records_the_interpreter() -> None:
     assert PythonInfo(**found.to_json()) == PythonInfo(
         "3.12", "/opt/py/bin/python3.12", "3.12.1", "cpython", "--python"
     )
+
+
+# -- a Python for a script's requires-python --------------------------------------------------
+
+OTHER_INSTALLS = {
+    minor: install
+    for minor in ("3.9", "3.10", "3.11", "3.12", "3.13")
+    if minor != MINOR and (install := pyenv_install(minor)) is not None
+}
+
+
+def numbers(version: str) -> tuple[int, ...]:
+    return tuple(map(int, version.split(".")))
+
+
+NEXT = f"{sys.version_info[0]}.{sys.version_info[1] + 1}"  # '>3.11' would admit 3.11.7
+NEWER = [minor for minor in OTHER_INSTALLS if numbers(minor) > numbers(MINOR)]
+OLDER = [minor for minor in OTHER_INSTALLS if minor not in NEWER]
+
+
+def by_minor(minors: list[str]) -> list[str]:
+    """Minor versions, newest first."""
+    return sorted(minors, key=numbers, reverse=True)
+
+
+def fake_pyenv(tmp_path: Path, *minors: str, path_dirs: tuple[Path, ...] = ()) -> dict[str, str]:
+    """An environment whose pyenv holds links to this machine's pyenv installs of ``minors``."""
+    for minor in minors:
+        install = OTHER_INSTALLS[minor]
+        link(
+            tmp_path / "pyenv" / "versions" / install.name / "bin" / f"python{minor}",
+            install / "bin" / f"python{minor}",
+        )
+    return hermetic_env(tmp_path, *path_dirs) | {"PYENV_ROOT": str(tmp_path / "pyenv")}
+
+
+def needs(count: int, minors: list[str], what: str) -> list[str]:
+    if len(minors) < count:
+        pytest.skip(f"needs {count} pyenv Pythons {what} than {MINOR} under {PYENV_ROOT}")
+    return by_minor(minors)
+
+
+def test_the_default_python_is_kept_when_it_satisfies(tmp_path: Path) -> None:
+    environ = fake_pyenv(tmp_path, *NEWER)
+    default = link(tmp_path / "bin" / "mypython", running_base_python())
+
+    found = find_python_for(SpecifierSet(f">={MINOR}"), environ=environ, default=None)
+    chosen = find_python_for(SpecifierSet(f"=={MINOR}.*"), environ=environ, default=str(default))
+
+    assert (found.version, found.requested_by) == (RUNNING_VERSION, "appx")
+    assert (chosen.executable, chosen.requested_by) == (default, "APPX_DEFAULT_PYTHON")
+
+
+def test_otherwise_the_newest_python_that_satisfies_is_chosen(tmp_path: Path) -> None:
+    newest, second = needs(2, NEWER, "newer")[:2]
+    environ = fake_pyenv(tmp_path, *OTHER_INSTALLS)
+
+    found = find_python_for(SpecifierSet(f">={NEXT}"), environ=environ, default=None)
+    below = find_python_for(SpecifierSet(f">={NEXT},<{newest}"), environ=environ, default=None)
+
+    assert found.version_str == OTHER_INSTALLS[newest].name
+    assert (found.requested, found.requested_by) == (f">={NEXT}", "requires-python")
+    assert below.version_str == OTHER_INSTALLS[second].name
+
+
+def test_an_upper_bound_finds_an_older_python(tmp_path: Path) -> None:
+    older = needs(1, OLDER, "older")[0]
+    environ = fake_pyenv(tmp_path, *OTHER_INSTALLS)
+
+    found = find_python_for(SpecifierSet(f"<{MINOR}"), environ=environ, default=None)
+
+    assert found.version_str == OTHER_INSTALLS[older].name
+
+
+def test_versions_on_path_are_searched_and_failing_ones_skipped(tmp_path: Path) -> None:
+    newer = needs(1, NEWER, "newer")[0]
+    script(tmp_path / "shims" / f"python{newer}", "echo 'pyenv: not selected' >&2; exit 127")
+    working = link(
+        tmp_path / "real" / f"python{newer}", OTHER_INSTALLS[newer] / "bin" / f"python{newer}"
+    )
+    environ = hermetic_env(tmp_path, tmp_path / "shims", working.parent)
+
+    found = find_python_for(SpecifierSet(f">={NEXT}"), environ=environ, default=None)
+
+    assert found.executable == working
+
+
+def test_when_nothing_satisfies_the_requirement_and_the_versions_found_are_named(
+    tmp_path: Path,
+) -> None:
+    environ = fake_pyenv(tmp_path, *OTHER_INSTALLS)
+
+    with pytest.raises(PythonNotFoundError) as caught:
+        find_python_for(SpecifierSet(">=3.99"), environ=environ, default=None)
+
+    assert caught.value.exit_code == 7
+    assert caught.value.message == "no Python satisfies requires-python '>=3.99'"
+    running = ".".join(map(str, RUNNING_VERSION))
+    found = [running] + [install.name for install in OTHER_INSTALLS.values()]
+    ordered = sorted(found, key=numbers, reverse=True)
+    assert caught.value.hint.startswith(f"found Python {', '.join(ordered)}; ")
+    assert "--python" in caught.value.hint
+
+
+def test_a_broken_default_is_reported_as_the_default(tmp_path: Path) -> None:
+    with pytest.raises(PythonNotFoundError) as caught:
+        find_python_for(SpecifierSet(">=3.9"), environ=hermetic_env(tmp_path), default="3.99")
+
+    assert "APPX_DEFAULT_PYTHON" in caught.value.hint

@@ -5,6 +5,9 @@ uv-managed installs and the ``py`` launcher. Each is probed by running it; one
 that fails (a pyenv shim for a version that is not selected exits 127) is
 skipped. The probe reports ``sys.executable``, so a shim is never recorded, and
 a virtual environment is traced back to its base interpreter.
+
+A script's ``requires-python`` is met by the default Python when it can be, else by
+the newest Python the same search finds that satisfies it.
 """
 
 from __future__ import annotations
@@ -16,16 +19,21 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from appx import proc
 from appx.errors import PythonNotFoundError
 
-__all__ = ["Interpreter", "find_python"]
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
-RequestedBy = Literal["--python", "APPX_DEFAULT_PYTHON", "appx"]
+__all__ = ["Interpreter", "find_python", "find_python_for"]
+
+RequestedBy = Literal["--python", "APPX_DEFAULT_PYTHON", "appx", "requires-python"]
 
 MIN_VERSION = (3, 9)
+# python3.N on PATH is found by its name, so a search over every version needs the last N.
+NEWEST_MINOR = 30
 PROBE_TIMEOUT = 10.0
 Version = tuple[int, int, int]
 
@@ -223,12 +231,7 @@ def _find(text: str, by: RequestedBy, environ: Mapping[str, str]) -> Interpreter
         raise PythonNotFoundError(f"Python path '{parsed.text}'{origin} does not exist", _ANY_HINT)
 
     skipped: list[tuple[str, str]] = []  # (candidate, why it was passed over)
-    seen: set[str] = set()
-    for argv in _candidates(parsed, environ):
-        key = " ".join(argv) if len(argv) > 1 else os.path.realpath(argv[0])
-        if key in seen:
-            continue
-        seen.add(key)
+    for argv in _unseen(_candidates(parsed, environ), set()):
         reason, found = _probe(argv, text, by, environ)
         if found is not None and not matches(found.version, parsed.version):
             reason = f"is {found.version_str}"
@@ -247,6 +250,49 @@ def _find(text: str, by: RequestedBy, environ: Mapping[str, str]) -> Interpreter
         hint += "; skipped: " + "; ".join(f"{argv} ({why})" for argv, why in skipped[:4])
         hint += "; ..." if len(skipped) > 4 else ""
     raise PythonNotFoundError(f"no Python matching '{text}'{origin} was found", hint)
+
+
+def find_python_for(
+    requires_python: SpecifierSet, *, environ: Mapping[str, str], default: str | None
+) -> Interpreter:
+    """The default Python if it satisfies ``requires_python``, else the newest found that does.
+
+    The default is ``default`` (APPX_DEFAULT_PYTHON) or appx's own base Python; other
+    versions are searched newest first, as ``find_python`` searches for each.
+    """
+    chosen = find_python(None, environ=environ, default=default)
+    if _satisfies(chosen, requires_python):
+        return chosen
+    wanted = str(requires_python)
+    found = {chosen.version}
+    seen = {os.path.realpath(chosen.executable)}
+    for minor in range(NEWEST_MINOR, MIN_VERSION[1] - 1, -1):
+        request = Request("version", f"3.{minor}", (3, minor))
+        for argv in _unseen(_candidates(request, environ), seen):
+            interpreter = _probe(argv, wanted, "requires-python", environ)[1]
+            if interpreter is None or not supported(interpreter.version):
+                continue
+            if _satisfies(interpreter, requires_python):
+                return interpreter
+            found.add(interpreter.version)
+    versions = ", ".join(".".join(map(str, version)) for version in sorted(found, reverse=True))
+    raise PythonNotFoundError(
+        f"no Python satisfies requires-python '{wanted}'",
+        f"found Python {versions}; install a Python that satisfies it, or choose one with --python",
+    )
+
+
+def _satisfies(interpreter: Interpreter, requires_python: SpecifierSet) -> bool:
+    return requires_python.contains(interpreter.version_str, prereleases=True)
+
+
+def _unseen(candidates: Iterable[tuple[str, ...]], seen: set[str]) -> Iterator[tuple[str, ...]]:
+    """The candidates not probed yet (``seen`` holds the real paths of those that were)."""
+    for argv in candidates:
+        key = " ".join(argv) if len(argv) > 1 else os.path.realpath(argv[0])
+        if key not in seen:
+            seen.add(key)
+            yield argv
 
 
 def _probe(
