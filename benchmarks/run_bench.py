@@ -201,7 +201,10 @@ def version_of(executable: str, env: Mapping[str, str]) -> str | None:
     except BenchError:
         return None  # a version is a caption, not a measurement
     lines = (done.stdout.strip() or done.stderr.strip()).splitlines()
-    return lines[0] if lines else None
+    if not lines:
+        return None
+    # pipx prints a bare number: name it, as the others name themselves.
+    return f"{Path(executable).name} {lines[0]}" if lines[0][:1].isdigit() else lines[0]
 
 
 def measure(subjects: Sequence[Subject], runs: int, warmups: int) -> dict[str, list[float]]:
