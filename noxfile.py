@@ -1,9 +1,10 @@
-"""Sessions: tests (hermetic, the default), smoke (real PyPI), lint, types."""
+"""Sessions: tests (hermetic, the default), smoke (real PyPI), lint, types; bench (by hand)."""
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def smoke(session: nox.Session) -> None:
             session.run(
                 str(home / ".local" / "bin" / command[0]), *command[1:], env=env, external=True
             )
+        _smoke_run(session, appx, env)
         session.run(str(appx), "list", env=env, external=True)
         session.run(str(appx), "uninstall", "black", "pycowsay", env=env, external=True)
         for gone in ("black", "blackd", "pycowsay"):
@@ -55,16 +57,37 @@ def smoke(session: nox.Session) -> None:
 
 
 @nox.session(python=None)
+def bench(session: nox.Session) -> None:
+    """Time a cached `appx run` against pipx, uvx and the app itself: the README's table.
+
+    Not in CI. Arguments after `--` go to benchmarks/run_bench.py (`--runs`, `--json`,
+    `--only-appx`); the tools use the user's index settings, each with a home of its own.
+    """
+    only_appx = "--only-appx" in session.posargs
+    groups = [] if only_appx else nox.project.dependency_groups(PYPROJECT, "bench")
+    session.install(".", *groups)
+    bin_dir = Path(session.bin)
+    tools = [] if only_appx else ["--pipx", str(bin_dir / "pipx"), "--uvx", str(bin_dir / "uvx")]
+    with tempfile.TemporaryDirectory(prefix="appx-bench-") as scratch:
+        session.run(
+            "python",
+            str(ROOT / "benchmarks" / "run_bench.py"),
+            *("--appx", str(bin_dir / "appx"), *tools, "--scratch", scratch),
+            *session.posargs,
+        )
+
+
+@nox.session(python=None)
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "src", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
 
 
 @nox.session(python=None)
 def types(session: nox.Session) -> None:
-    """mypy, strict, over src and tests."""
+    """mypy, strict, over src, tests and benchmarks."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "types"))
     session.run("mypy")
 
@@ -76,6 +99,20 @@ def _readme_block(name: str) -> str:
     if match is None:
         raise RuntimeError(f"README.md has no <!-- {name} --> block")
     return " ".join(line.strip().removesuffix("\\") for line in match.group(1).splitlines()).strip()
+
+
+def _smoke_run(session: nox.Session, appx: Path, env: dict[str, str]) -> None:
+    """`appx run pycowsay hi` against PyPI, once this appx has a run command."""
+    # Until `appx run` lands, `appx run --help` is a usage error (exit 2): skip, and say so.
+    probe = subprocess.run(
+        [str(appx), "run", "--help"], env={**os.environ, **env}, capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        session.warn("skipping `appx run pycowsay hi`: this appx has no run command yet")
+        return
+    output = session.run(str(appx), "run", "pycowsay", "hi", env=env, external=True, silent=True)
+    if not isinstance(output, str) or "< hi >" not in output:
+        session.error(f"`appx run pycowsay hi` did not print the cow: {output!r}")
 
 
 def _smoke_env(home: Path) -> dict[str, str]:
