@@ -198,3 +198,43 @@ def test_app_requirements_as_users_type_them() -> None:
     assert runkey.app_requirement("black[D, jupyter]") == ("black[d,jupyter]", "black")
     for not_plain in ("./black", "black>=24", "git+https://x/y", "", "-x", "a b"):
         assert runkey.app_requirement(not_plain) is None, not_plain
+
+
+SCRIPT = """\
+# /// script
+# dependencies = ["cowsay", "plugin"]
+# requires-python = ">=3.9"
+# ///
+print("hi")
+"""
+
+
+def test_a_scripts_dependencies_go_into_a_cached_env(run: Run, paths: AppxPaths) -> None:
+    script = paths.home.parent / "tool.py"
+    script.write_text(SCRIPT)
+    first = run("tool.py", "a", "-b")
+    assert first.argv[1:] == (str(script), "a", "-b")
+    assert Path(first.argv[0]).name == "python"
+    assert run.backend.installs == [["cowsay", "plugin"]]
+    assert run("tool.py").argv[0] == first.argv[0]  # a hit
+    other = paths.home.parent / "other.py"
+    other.write_text(SCRIPT)
+    assert run("other.py").argv[0] == first.argv[0]  # the same dependencies: the same env
+    assert run.builds == 1
+
+
+def test_a_script_without_dependencies_runs_on_its_python_with_no_env(
+    run: Run, paths: AppxPaths
+) -> None:
+    script = paths.home.parent / "plain.py"
+    script.write_text("print('plain')\n")
+    launch = run("plain.py", "x")
+    assert launch.argv == (str(this_interpreter().executable), str(script), "x")
+    assert run.builds == 0
+
+
+def test_a_malformed_block_names_its_line(run: Run, paths: AppxPaths) -> None:
+    (paths.home.parent / "bad.py").write_text("import os\n\n# /// script\n# dependencies = [\n")
+    with pytest.raises(SpecError) as refused:
+        run("bad.py")
+    assert "line 3" in refused.value.message

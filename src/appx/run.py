@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.specifiers import SpecifierSet
+
 from appx import runkey
 from appx.backends import get_backend
 from appx.backends.base import Backend
@@ -20,13 +22,20 @@ from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest
 from appx.cache import sweep_expired
 from appx.credentials import redact
-from appx.errors import AppxError, EnvironmentSetupError, NotCachedError, SpecError
+from appx.errors import (
+    AppxError,
+    EnvironmentSetupError,
+    NotCachedError,
+    PythonNotFoundError,
+    SpecError,
+)
 from appx.indexes import IndexOptions
-from appx.interpreters import Interpreter, find_python
+from appx.interpreters import Interpreter, find_python, find_python_for
 from appx.locks import share_run_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.runenv import RunEnv, build_env, find_env, mark_used
+from appx.scripts import fetch_script, is_http_url, is_script, read_script_metadata
 from appx.specs import AppSpec, parse_spec
 
 
@@ -58,10 +67,12 @@ class _Wanted:
     """A run request: what to install, the key it is cached under, the command to run."""
 
     key: str
-    spec: AppSpec
-    package: str
+    spec: AppSpec | None  # None for a script's env
+    package: str  # "" for a script's env
     command: str
-    with_: tuple[str, ...]
+    injected: tuple[str, ...]  # --with, and a script's dependencies
+    script: Path | None = None
+    requires_python: str | None = None
 
 
 def prepare_run(
@@ -79,7 +90,13 @@ def prepare_run(
     """Find or build the env of ``target`` and return what runs its command with ``args``."""
     paths.check_usable(write=True)
     check_pip_args(options.index.pip_args)
-    wanted = _wanted(paths, target, options, cwd)
+    if options.spec is None and is_script(target, cwd):
+        wanted = _script_wanted(paths, target, options, cwd)
+        if not wanted.injected:  # nothing to install: the script runs on its Python as it is
+            python = interpreter or _python_for(paths, wanted, options, reporter, environ)
+            return Launch((str(python.executable), str(wanted.script), *args))
+    else:
+        wanted = _wanted(paths, target, options, cwd)
     paths.runs.sweep_tmp()
     sweep_expired(paths, environ, keep=wanted.key)
     env = None if options.no_cache or options.refresh else find_env(paths, wanted.key)
@@ -92,9 +109,12 @@ def prepare_run(
             )
     elif env is None or not runkey.is_fresh(env.built, environ):
         env = _build(paths, wanted, options, reporter, env, environ, backend, interpreter)
-    script = _chosen(env, wanted, reporter)
+    if wanted.script is not None:
+        argv = (env.commands()["python"], str(wanted.script), *args)
+    else:
+        argv = (_chosen(env, wanted, reporter), *args)
     if options.no_cache:
-        return Launch((script, *args), discard=env.key)
+        return Launch(argv, discard=env.key)
     lock = share_run_lock(paths, env.key)
     if lock is None:
         raise EnvironmentSetupError(
@@ -102,7 +122,7 @@ def prepare_run(
             "run the command again in a moment",
         )
     mark_used(paths, env.key)
-    return Launch((script, *args), lock_fd=lock)
+    return Launch(argv, lock_fd=lock)
 
 
 def _wanted(paths: AppxPaths, target: str, options: RunOptions, cwd: Path) -> _Wanted:
@@ -127,17 +147,39 @@ def _wanted(paths: AppxPaths, target: str, options: RunOptions, cwd: Path) -> _W
             "give a project with a static [project].name, a wheel or sdist file name,"
             " or NAME @ URL",
         )
+    key = _cache_key(
+        [requirement, *options.with_], options.python or paths.default_python or "", options
+    )
+    return _Wanted(key, spec, spec.name, command, options.with_)
+
+
+def _script_wanted(paths: AppxPaths, target: str, options: RunOptions, cwd: Path) -> _Wanted:
+    """A script's request: its PEP 723 dependencies (and --with) in an env keyed by them."""
+    if is_http_url(target):
+        script = fetch_script(target, paths.cache_dir / "scripts")
+    else:
+        script = cwd / target
+    metadata = read_script_metadata(script.read_text(encoding="utf-8"), target)
+    requirements = (*metadata.dependencies, *options.with_)
+    python = options.python or paths.default_python or ""
+    if not options.python and metadata.requires_python:
+        python = f"requires-python {metadata.requires_python}"
+    key = _cache_key(requirements, python, options)
+    return _Wanted(key, None, "", "python", requirements, script, metadata.requires_python)
+
+
+def _cache_key(requirements: Sequence[str], python: str, options: RunOptions) -> str:
+    """The env's key (index texts redacted); a --no-cache run gets a unit of its own."""
+    if options.no_cache:
+        return f"once-{os.getpid()}-{secrets.token_hex(4)}"
     index = options.index
-    key = runkey.run_key(
-        [requirement, *options.with_],
-        options.python or paths.default_python or "",
+    return runkey.run_key(
+        requirements,
+        python,
         options.backend,
         redact(index.index_url) if index.index_url else None,
         [redact(arg) for arg in index.pip_args],
     )
-    if options.no_cache:
-        key = f"once-{os.getpid()}-{secrets.token_hex(4)}"
-    return _Wanted(key, spec, spec.name, command, options.with_)
 
 
 def _build(
@@ -152,15 +194,12 @@ def _build(
 ) -> RunEnv:
     """Build the env; when an expired one exists and the rebuild fails, use it (offline-first)."""
     asked = time.time()
-    log = paths.new_log(f"run-{wanted.package}")
+    log = paths.new_log(f"run-{wanted.package or 'script'}")
     try:
         if interpreter is None:
-            with reporter.step("Finding Python"):
-                interpreter = find_python(
-                    options.python, environ=environ, default=paths.default_python
-                )
+            interpreter = _python_for(paths, wanted, options, reporter, environ)
         request = BuildRequest(
-            wanted.key, wanted.package, wanted.spec, "", False, options.index, wanted.with_
+            wanted.key, wanted.package, wanted.spec, "", False, options.index, wanted.injected
         )
         tools = BuildContext(
             backend or get_backend(options.backend, paths), interpreter, reporter, log
@@ -170,7 +209,7 @@ def _build(
         if stale is None or options.refresh:
             raise
         reporter.warn(
-            f"using the cached environment of {wanted.package} built"
+            f"using the cached environment of {wanted.package or wanted.script} built"
             f" {stale.age_days:.0f} days ago: it could not be rebuilt ({error.message})"
         )
         return stale
@@ -181,6 +220,28 @@ def _build(
     if not options.keep_log:
         log.unlink(missing_ok=True)
     return env
+
+
+def _python_for(
+    paths: AppxPaths,
+    wanted: _Wanted,
+    options: RunOptions,
+    reporter: Reporter,
+    environ: Mapping[str, str],
+) -> Interpreter:
+    """The Python to build with: --python, else one a script's requires-python accepts."""
+    needed = SpecifierSet(wanted.requires_python or "")
+    with reporter.step("Finding Python"):
+        if wanted.requires_python and not options.python:
+            return find_python_for(needed, environ=environ, default=paths.default_python)
+        python = find_python(options.python, environ=environ, default=paths.default_python)
+    if python.version_str not in needed:
+        raise PythonNotFoundError(
+            f"Python {python.version_str} ({python.executable}) does not satisfy the"
+            f" script's requires-python {wanted.requires_python!r}",
+            "choose another with --python, or leave it out to let appx find one",
+        )
+    return python
 
 
 def _chosen(env: RunEnv, wanted: _Wanted, reporter: Reporter) -> str:
@@ -199,5 +260,9 @@ def _chosen(env: RunEnv, wanted: _Wanted, reporter: Reporter) -> str:
     listed = ", ".join(sorted(commands))
     raise SpecError(
         f"{wanted.package} has no command named {wanted.command!r}; its commands: {listed}",
-        f"run one of them with: appx run --spec {redact(wanted.spec.raw)} {min(commands)}",
+        f"run one of them with: appx run --spec {_spec_text(wanted)} {min(commands)}",
     )
+
+
+def _spec_text(wanted: _Wanted) -> str:
+    return redact(wanted.spec.raw) if wanted.spec is not None else wanted.package

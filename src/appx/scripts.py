@@ -51,12 +51,12 @@ _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
 def is_script(arg: str, cwd: Path) -> bool:
     """Whether ``appx run ARG`` names a script (an existing ``*.py`` file, an http(s) URL)."""
-    if _is_http_url(arg):
+    if is_http_url(arg):
         return True
     return arg.endswith(".py") and (cwd / arg).is_file()
 
 
-def _is_http_url(text: str) -> bool:
+def is_http_url(text: str) -> bool:
     parts = urlsplit(text)
     return parts.scheme.lower() in _URL_SCHEMES and bool(parts.netloc)
 
@@ -207,7 +207,7 @@ def fetch_script(url: str, dest_dir: Path, timeout: float = 30) -> Path:
     """
     shown = redact(url)
     parts = urlsplit(url)
-    if not _is_http_url(url):
+    if not is_http_url(url):
         raise SpecError(f"not an http(s) URL: {shown}", "give a URL that starts with https://")
     request, authorization = _request(parts)
     opener = urllib.request.build_opener(_SameOriginAuthRedirects(parts, authorization))

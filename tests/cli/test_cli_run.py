@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -157,3 +160,71 @@ def test_a_run_build_killed_half_way_is_never_used(
     (unit,) = run_envs(appx_env)
     assert len(generations(unit)) == 1
     assert not [name for name in os.listdir(unit) if name.endswith(".building")]
+
+
+SCRIPT = """\
+# /// script
+# dependencies = ["cowsay-lite==1.0"]
+# ///
+import cowsay_lite
+cowsay_lite.main()
+"""
+
+
+def test_a_script_runs_with_its_dependencies(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    (appx_env.tmp / "hello.py").write_text(SCRIPT)
+    result = run_appx("run", "hello.py", "a", "--b")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "cowsay-lite 1.0 a --b"
+    assert run_appx("run", "hello.py", "c").stdout.strip() == "cowsay-lite 1.0 c"
+    (unit,) = run_envs(appx_env)
+    assert len(generations(unit)) == 1
+
+
+def test_a_script_picks_a_python_its_requires_python_accepts(
+    run_appx: RunAppx, appx_env: Env
+) -> None:
+    (appx_env.tmp / "old.py").write_text(
+        "# /// script\n# requires-python = '==3.12.*'\n# ///\n"
+        "import sys\nprint('%d.%d' % sys.version_info[:2])\n"
+    )
+    (appx_env.tmp / "future.py").write_text("# /// script\n# requires-python = '>=3.99'\n# ///\n")
+    result = run_appx("run", "old.py")
+    if result.code == 7:
+        pytest.skip(f"no Python 3.12 on this machine: {result.stderr.strip()}")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "3.12"
+    refused = run_appx("run", "future.py")
+    assert refused.code == 7, refused
+    assert ">=3.99" in refused.stderr
+
+
+def test_a_malformed_script_block_is_refused_with_its_line(
+    run_appx: RunAppx, appx_env: Env
+) -> None:
+    (appx_env.tmp / "bad.py").write_text("x = 1\n# /// script\n# dependencies = 'no'\n# ///\n")
+    result = run_appx("run", "bad.py")
+    assert result.code == 3, result
+    assert "line 2" in result.stderr
+
+
+def test_a_script_from_a_url(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, tmp_path: Path
+) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "remote.py").write_text(SCRIPT)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/remote.py"
+        result = run_appx("run", url, "from-afar")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 0, result
+    assert result.stdout.strip() == "cowsay-lite 1.0 from-afar"
