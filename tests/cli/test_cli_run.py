@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -228,3 +230,44 @@ def test_a_script_from_a_url(
         server.server_close()
     assert result.code == 0, result
     assert result.stdout.strip() == "cowsay-lite 1.0 from-afar"
+
+
+SIGNAL_APP = {
+    "signal_app/__init__.py": (
+        "import signal, sys, time\n\n"
+        "def main():\n"
+        "    signal.signal(signal.SIGTERM, lambda *_: sys.exit(print('got TERM', flush=True)))\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+}
+
+
+def test_signals_reach_the_app_itself(run_appx: RunAppx, index: IndexServer) -> None:
+    index.add_wheel(
+        "signal-app", modules=SIGNAL_APP, console_scripts={"signal-app": "signal_app:main"}
+    )
+    app = subprocess.Popen(
+        factories.appx_command("run", "signal-app"), stdout=subprocess.PIPE, text=True
+    )
+    assert app.stdout is not None
+    assert app.stdout.readline().strip() == "ready"
+    app.send_signal(signal.SIGTERM)  # appx exec'd the app: this pid is the app's now
+    out, _ = app.communicate(timeout=30)
+    assert out.strip() == "got TERM"
+    assert app.returncode == 0
+
+
+def test_the_cache_commands(run_appx: RunAppx, index: IndexServer, appx_env: Env) -> None:
+    assert run_appx("run", "cowsay-lite", "x").code == 0
+    assert run_appx("run", "--with", "dep-lib", "gui-app").code == 0
+    listed = json.loads(run_appx("cache", "list", "--json").stdout)
+    assert sorted(tuple(e["requirements"]) for e in listed["envs"]) == [
+        ("cowsay-lite",),
+        ("gui-app", "dep-lib"),
+    ]
+    assert run_appx("cache", "dir").stdout.strip() == str(appx_env.cache_dir / "run")
+    cleared = run_appx("cache", "clear")
+    assert cleared.code == 0, cleared
+    assert run_envs(appx_env) == []
+    assert "the run cache is empty" in run_appx("cache", "list").stdout
