@@ -141,16 +141,11 @@ def _wanted(paths: AppxPaths, target: str, options: RunOptions, cwd: Path) -> _W
             )
         requirement, command = plain
         spec = parse_spec(requirement, cwd=cwd)
-    if spec.name is None:
-        raise SpecError(
-            f"cannot tell the package name of {redact(spec.raw)!r} without building it",
-            "give a project with a static [project].name, a wheel or sdist file name,"
-            " or NAME @ URL",
-        )
     key = _cache_key(
         [requirement, *options.with_], options.python or paths.default_python or "", options
     )
-    return _Wanted(key, spec, spec.name, command, options.with_)
+    # a project whose name is only known by building it: learned when its env is built
+    return _Wanted(key, spec, spec.name or "", command, options.with_)
 
 
 def _script_wanted(paths: AppxPaths, target: str, options: RunOptions, cwd: Path) -> _Wanted:
@@ -198,18 +193,23 @@ def _build(
     try:
         if interpreter is None:
             interpreter = _python_for(paths, wanted, options, reporter, environ)
+        installer = backend or get_backend(options.backend, paths)
+        package = wanted.package
+        if wanted.spec is not None and not package:
+            with reporter.step(f"Finding the name of {redact(wanted.spec.raw)}"):
+                package = installer.resolve_name(
+                    interpreter, wanted.spec.requirement, index=options.index, log=log
+                )
         request = BuildRequest(
-            wanted.key, wanted.package, wanted.spec, "", False, options.index, wanted.injected
+            wanted.key, package, wanted.spec, "", False, options.index, wanted.injected
         )
-        tools = BuildContext(
-            backend or get_backend(options.backend, paths), interpreter, reporter, log
-        )
+        tools = BuildContext(installer, interpreter, reporter, log)
         env = build_env(paths, request, tools, asked=asked)
     except AppxError as error:
         if stale is None or options.refresh:
             raise
         reporter.warn(
-            f"using the cached environment of {wanted.package or wanted.script} built"
+            f"using the cached environment of {stale.receipt.package or wanted.script} built"
             f" {stale.age_days:.0f} days ago: it could not be rebuilt ({error.message})"
         )
         return stale
@@ -255,11 +255,11 @@ def _chosen(env: RunEnv, wanted: _Wanted, reporter: Reporter) -> str:
         return commands[name]
     if len(commands) == 1:
         (name, script), *_ = commands.items()
-        reporter.note(f"{wanted.package} has no command {wanted.command}; running {name}")
+        reporter.note(f"{env.receipt.package} has no command {wanted.command}; running {name}")
         return script
     listed = ", ".join(sorted(commands))
     raise SpecError(
-        f"{wanted.package} has no command named {wanted.command!r}; its commands: {listed}",
+        f"{env.receipt.package} has no command named {wanted.command!r}; its commands: {listed}",
         f"run one of them with: appx run --spec {_spec_text(wanted)} {min(commands)}",
     )
 

@@ -271,3 +271,16 @@ def test_the_cache_commands(run_appx: RunAppx, index: IndexServer, appx_env: Env
     assert cleared.code == 0, cleared
     assert run_envs(appx_env) == []
     assert "the run cache is empty" in run_appx("cache", "list").stdout
+
+
+def test_spec_runs_a_project_directory_whose_name_must_be_built(
+    run_appx: RunAppx, project_factory: factories.ProjectFactory
+) -> None:
+    project = project_factory(
+        "hidden-runner", console_scripts={"hr": "hidden_runner:main"}, static_name=False
+    )
+    result = run_appx("run", "--spec", str(project), "hr", "dir")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "hidden-runner 1.0 dir"
+    again = run_appx("run", "--spec", str(project), "hr", "again")
+    assert again.stdout.strip() == "hidden-runner 1.0 again"
