@@ -247,10 +247,7 @@ def _python_for(
 def _chosen(env: RunEnv, wanted: _Wanted, reporter: Reporter) -> str:
     """The script of the command named as asked; else the package's only command."""
     commands = env.commands()
-    if wanted.command in commands:
-        return commands[wanted.command]
-    folded = {name.lower().replace("_", "-"): name for name in commands}
-    name = folded.get(wanted.command.lower().replace("_", "-"))
+    name = runkey.named_command(commands, wanted.command)
     if name is not None:
         return commands[name]
     if len(commands) == 1:

@@ -58,7 +58,7 @@ def _parse(argv: Sequence[str]) -> tuple[dict[str, list[str]], str, list[str]] |
         name, sep, value = arg.partition("=")
         if arg == "--offline":
             position += 1
-        elif name in _VALUED and sep:
+        elif name in _VALUED and sep and name.startswith("--"):  # click reads -i=X as "=X"
             options[_VALUED[name]].append(value)
             position += 1
         elif arg in _VALUED and position + 1 < len(argv):
@@ -85,9 +85,10 @@ def _exec_env(
         scripts = runkey.read_launch(generation)
     except (OSError, ValueError):
         return
-    script = scripts.get(command)
-    if script is None or not runkey.is_fresh(built, environ):
+    name = runkey.named_command(scripts, command)
+    if name is None or not runkey.is_fresh(built, environ):
         return
+    script = scripts[name]
     lock = runkey.share_lock(os.path.join(home, "locks", "run", f"{key}.lock"))
     if lock is None:
         return

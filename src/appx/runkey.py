@@ -112,6 +112,18 @@ def share_lock(path: str) -> int | None:
     return fd
 
 
+def named_command(commands: Mapping[str, str], name: str) -> str | None:
+    """The command called ``name``: exactly, else spelled another way (`GUI_App`, `gui-app`)."""
+    if name in commands:
+        return name
+    folded = {_fold(command): command for command in commands}
+    return folded.get(_fold(name))
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def read_launch(generation: str) -> dict[str, str]:
     """The commands of a run env's generation and the script each one runs."""
     with open(os.path.join(generation, LAUNCH_NAME), encoding="utf-8") as file:

@@ -85,6 +85,37 @@ def test_a_cached_run_imports_no_cli_and_starts_no_process(
     assert done.stdout.strip() == "gui-app 1.0 fast"
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        ["--with", "dep-lib", "gui-app"],
+        ["--with=dep-lib", "--offline", "gui-app"],
+        ["--spec", "gui-app==1.0", "gui-app"],
+        ["--spec=gui-app", "gui-app"],
+        ["gui-app@1.0"],
+        ["GUI_App"],
+        ["-i", "{index}", "gui-app"],
+        ["--python", "{python}", "gui-app"],
+    ],
+)
+def test_the_fast_path_finds_the_env_the_full_path_built(
+    form: list[str], run_appx: RunAppx, index: IndexServer
+) -> None:
+    python = ".".join(map(str, sys.version_info[:2]))
+    args = [arg.format(index=index.url, python=python) for arg in form]
+    build = [arg for arg in args if arg != "--offline"]
+    assert run_appx("run", *build, "x").code == 0  # builds through the full path
+    done = subprocess.run(
+        [sys.executable, "-c", FAST_ONLY, "run", *args, "fast"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "gui-app 1.0 fast"
+
+
 def test_no_cache_leaves_nothing_behind(
     run_appx: RunAppx, index: IndexServer, appx_env: Env
 ) -> None:
