@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from appx import cache, runkey
+from appx import cache
 from appx.locks import share_run_lock
 from appx.paths import AppxPaths
 from test_run import Run, _age
@@ -62,7 +62,6 @@ def test_the_sweep_runs_once_a_day_and_never_removes_the_env_asked_for(
     _last_sweep_a_day_ago(paths)
     cache.sweep_expired(paths, {}, keep="none")
     assert cache.cached_envs(paths, {}) == []
-    assert runkey.DEFAULT_TTL_DAYS == 7
 
 
 def _last_sweep_a_day_ago(paths: AppxPaths) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from appx import runkey
+from appx import cache, runkey
 from appx.errors import InstallerError, NotCachedError, SpecError
+from appx.locks import share_run_lock
 from appx.paths import AppxPaths
 from appx.run import Launch, RunOptions, prepare_run
 from appx.runenv import find_env
@@ -139,7 +140,7 @@ def test_no_cache_builds_a_fresh_env_to_discard(run: Run, paths: AppxPaths) -> N
     cached = run("cowsay")
     once = run("cowsay", no_cache=True)
     assert once.discard is not None
-    assert once.lock_fd is None
+    assert once.lock_fd is not None  # held by appx while the app runs, then the env goes
     assert once.argv[0] != cached.argv[0]
     assert run.builds == 2
 
@@ -168,8 +169,7 @@ def test_a_killed_build_is_never_used(run: Run, paths: AppxPaths) -> None:
     with pytest.raises(KeyboardInterrupt):
         run("cowsay")
     del run.backend.hooks["install"]
-    key = next(iter(os.listdir(paths.cache_dir / "run")), None)
-    assert key is None or key == "CACHEDIR.TAG" or find_env(paths, key) is None
+    assert [unit for unit in paths.runs.units() if find_env(paths, unit)] == []
     assert Path(run("cowsay").argv[0]).is_file()
 
 
@@ -238,3 +238,72 @@ def test_a_malformed_block_names_its_line(run: Run, paths: AppxPaths) -> None:
     with pytest.raises(SpecError) as refused:
         run("bad.py")
     assert "line 3" in refused.value.message
+
+
+def test_a_scripts_env_never_stands_for_a_packages(run: Run, paths: AppxPaths) -> None:
+    script = paths.home.parent / "only.py"
+    script.write_text('# /// script\n# dependencies = ["cowsay"]\n# ///\n')
+    as_script = run("only.py")
+    as_package = run("cowsay")
+    assert Path(as_script.argv[0]).name == "python"
+    assert Path(as_package.argv[0]).name == "cowsay"
+    assert run.builds == 2
+
+
+def test_a_rebuild_keeps_the_generation_a_running_app_uses(run: Run, paths: AppxPaths) -> None:
+    first = run("cowsay")
+    (env,) = cache.cached_envs(paths, {})
+    running = share_run_lock(paths, env.key)  # the app of the first run is still running
+    try:
+        for _ in range(3):
+            run("cowsay", refresh=True)
+        assert Path(first.argv[0]).is_file()
+    finally:
+        assert running is not None
+        os.close(running)
+    run("cowsay", refresh=True)  # nobody runs it now: old generations go
+    assert not Path(first.argv[0]).exists()
+
+
+def test_a_no_cache_env_is_held_while_its_app_runs_then_goes(run: Run, paths: AppxPaths) -> None:
+    launch = prepare_once(run)
+    assert launch.lock_fd is not None
+    assert launch.discard is not None
+    assert cache.clear(paths, {}, expired_only=False) == []  # in use: skipped
+    cache.discard_once(paths, launch.discard, launch.lock_fd)
+    assert paths.runs.units() == []
+    assert not list((paths.locks / "run").glob(f"{launch.discard}*"))
+
+
+def prepare_once(run: Run) -> Launch:
+    from appx.output import Console
+
+    return prepare_run(
+        run.paths,
+        "cowsay",
+        (),
+        RunOptions(no_cache=True),
+        Console(out=io.StringIO(), err=run.err),
+        cwd=run.paths.home.parent,
+        environ=run.environ,
+        backend=run.backend,
+        interpreter=this_interpreter(),
+    )
+
+
+def test_a_damaged_env_is_rebuilt(run: Run) -> None:
+    first = run("cowsay")
+    Path(first.argv[0]).unlink()
+    assert Path(run("cowsay").argv[0]).is_file()
+    assert run.builds == 2
+
+
+def test_an_odd_ttl_is_refused_with_a_warning(run: Run, paths: AppxPaths) -> None:
+    run.environ["APPX_RUN_TTL_DAYS"] = "nan"
+    run("cowsay")
+    run("cowsay")
+    assert run.builds == 1  # the default week, not a rebuild every time
+    assert "APPX_RUN_TTL_DAYS='nan' is not a number of days" in run.err.getvalue()
+    run.environ["APPX_RUN_TTL_DAYS"] = "0"  # zero is a choice: always rebuild
+    run("cowsay")
+    assert run.builds == 2

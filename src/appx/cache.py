@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from appx import runkey
-from appx.locks import try_run_env_alone
+from appx.locks import run_build_lock_path, run_lock_path, try_run_env_alone
 from appx.paths import AppxPaths
 from appx.runenv import find_env
 from appx.store import remove_tree
@@ -32,8 +32,10 @@ class CachedEnv:
     fresh: bool
 
 
-def cached_envs(paths: AppxPaths, environ: Mapping[str, str]) -> list[CachedEnv]:
-    """Every env in the run cache (reads only)."""
+def cached_envs(
+    paths: AppxPaths, environ: Mapping[str, str], *, sizes: bool = True
+) -> list[CachedEnv]:
+    """Every env in the run cache (reads only; ``sizes=False`` skips walking each tree)."""
     found = []
     for key in paths.runs.units():
         env = find_env(paths, key)
@@ -52,7 +54,7 @@ def cached_envs(paths: AppxPaths, environ: Mapping[str, str]) -> list[CachedEnv]
                 python,
                 env.built if env is not None else None,
                 _mtime(unit / runkey.LAST_USE_NAME),
-                _size(unit),
+                _size(unit) if sizes else 0,
                 env is not None and runkey.is_fresh(env.built, environ),
             )
         )
@@ -62,11 +64,13 @@ def cached_envs(paths: AppxPaths, environ: Mapping[str, str]) -> list[CachedEnv]
 def clear(paths: AppxPaths, environ: Mapping[str, str], *, expired_only: bool) -> list[str]:
     """Delete the envs nobody builds or runs now (only the expired ones if asked); their keys."""
     removed = []
-    for env in cached_envs(paths, environ):
+    for env in cached_envs(paths, environ, sizes=False):
         if expired_only and env.fresh:
             continue
         if _delete(paths, env.key):
             removed.append(env.key)
+    if not expired_only:
+        remove_tree(paths.cache_dir / "scripts")  # copies of scripts fetched from URLs
     return removed
 
 
@@ -78,9 +82,19 @@ def sweep_expired(paths: AppxPaths, environ: Mapping[str, str], *, keep: str) ->
         return
     paths.runs.root.mkdir(parents=True, exist_ok=True)
     stamp.touch()
-    for env in cached_envs(paths, environ):
+    for env in cached_envs(paths, environ, sizes=False):
         if env.key != keep and not env.fresh:
             _delete(paths, env.key)
+
+
+def discard_once(paths: AppxPaths, key: str, lock_fd: int | None) -> None:
+    """Delete a --no-cache env once its app has exited, and its lock files (its key is
+    this run's alone: nobody else can be waiting on them)."""
+    if lock_fd is not None:
+        os.close(lock_fd)
+    _delete(paths, key)
+    for lock in (run_lock_path(paths, key), run_build_lock_path(paths, key)):
+        lock.unlink(missing_ok=True)
 
 
 def _delete(paths: AppxPaths, key: str) -> bool:

@@ -81,19 +81,13 @@ def run_command(
     )
     if launch.discard is None:
         proc.exec_app(launch.argv)
+    from appx.cache import discard_once
+
     try:
         code = proc.run_app(launch.argv)
     finally:
-        _discard(state, launch.discard)
+        discard_once(state.paths, launch.discard, launch.lock_fd)
     raise typer.Exit(code)
-
-
-def _discard(state: State, key: str) -> None:
-    from appx.store import remove_tree
-
-    detached = state.paths.runs.detach(key)
-    if detached is not None:
-        remove_tree(detached)
 
 
 cache_app = typer.Typer(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from filelock import Timeout, UnixFileLock
 
+from appx import runkey
 from appx.inspect import MAX_NAME_BYTES
 from appx.paths import AppxPaths
 from appx.runkey import share_lock
@@ -93,7 +94,7 @@ def _try_hold(path: Path) -> Iterator[bool]:
 
 def run_lock_path(paths: AppxPaths, key: str) -> Path:
     """The lock a running app holds shared on its run env; deleting the env takes it alone."""
-    return paths.locks / "run" / f"{key}.lock"
+    return Path(runkey.run_lock_path(str(paths.home), key))
 
 
 @contextmanager
@@ -101,11 +102,11 @@ def run_build_lock(
     paths: AppxPaths, key: str, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     """Hold the build lock of a run env: two runs of one request build it once."""
-    with _hold(_run_build_lock_path(paths, key), on_wait, "the run env it builds"):
+    with _hold(run_build_lock_path(paths, key), on_wait, "the run env it builds"):
         yield
 
 
-def _run_build_lock_path(paths: AppxPaths, key: str) -> Path:
+def run_build_lock_path(paths: AppxPaths, key: str) -> Path:
     return paths.locks / "run" / f"{key}.build.lock"
 
 
@@ -120,11 +121,18 @@ def share_run_lock(paths: AppxPaths, key: str) -> int | None:
 
 
 @contextmanager
+def try_run_lock(paths: AppxPaths, key: str) -> Iterator[bool]:
+    """Take a run env's lock alone only if no app of the env runs now; never wait."""
+    with _try_hold(run_lock_path(paths, key)) as free:
+        yield free
+
+
+@contextmanager
 def try_run_env_alone(paths: AppxPaths, key: str) -> Iterator[bool]:
     """Take a run env's locks, build and use, only if nobody builds or runs it now (to delete
     it); never wait."""
     with (
-        _try_hold(_run_build_lock_path(paths, key)) as not_building,
+        _try_hold(run_build_lock_path(paths, key)) as not_building,
         _try_hold(run_lock_path(paths, key)) as not_running,
     ):
         yield not_building and not_running

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from packaging.specifiers import SpecifierSet
 
@@ -35,7 +36,13 @@ from appx.locks import share_run_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.runenv import RunEnv, build_env, find_env, mark_used
-from appx.scripts import fetch_script, is_http_url, is_script, read_script_metadata
+from appx.scripts import (
+    fetch_script,
+    fetched_script_path,
+    is_http_url,
+    is_script,
+    read_script_metadata,
+)
 from appx.specs import AppSpec, parse_spec
 
 
@@ -90,8 +97,11 @@ def prepare_run(
     """Find or build the env of ``target`` and return what runs its command with ``args``."""
     paths.check_usable(write=True)
     check_pip_args(options.index.pip_args)
+    ttl_problem = runkey.ttl_problem(environ)
+    if ttl_problem:
+        reporter.warn(ttl_problem)
     if options.spec is None and is_script(target, cwd):
-        wanted = _script_wanted(paths, target, options, cwd)
+        wanted = _script_wanted(paths, target, options, cwd, reporter)
         if not wanted.injected:  # nothing to install: the script runs on its Python as it is
             python = interpreter or _python_for(paths, wanted, options, reporter, environ)
             return Launch((str(python.executable), str(wanted.script), *args))
@@ -113,14 +123,14 @@ def prepare_run(
         argv = (env.commands()["python"], str(wanted.script), *args)
     else:
         argv = (_chosen(env, wanted, reporter), *args)
-    if options.no_cache:
-        return Launch(argv, discard=env.key)
     lock = share_run_lock(paths, env.key)
-    if lock is None:
+    if lock is None or find_env(paths, env.key) is None:  # removed since it was found
         raise EnvironmentSetupError(
             f"the cached environment of {target} is being removed",
             "run the command again in a moment",
         )
+    if options.no_cache:
+        return Launch(argv, lock_fd=lock, discard=env.key)
     mark_used(paths, env.key)
     return Launch(argv, lock_fd=lock)
 
@@ -142,33 +152,64 @@ def _wanted(paths: AppxPaths, target: str, options: RunOptions, cwd: Path) -> _W
         requirement, command = plain
         spec = parse_spec(requirement, cwd=cwd)
     key = _cache_key(
-        [requirement, *options.with_], options.python or paths.default_python or "", options
+        "package",
+        [requirement, *options.with_],
+        options.python or paths.default_python or "",
+        options,
     )
     # a project whose name is only known by building it: learned when its env is built
     return _Wanted(key, spec, spec.name or "", command, options.with_)
 
 
-def _script_wanted(paths: AppxPaths, target: str, options: RunOptions, cwd: Path) -> _Wanted:
+def _script_wanted(
+    paths: AppxPaths, target: str, options: RunOptions, cwd: Path, reporter: Reporter
+) -> _Wanted:
     """A script's request: its PEP 723 dependencies (and --with) in an env keyed by them."""
-    if is_http_url(target):
-        script = fetch_script(target, paths.cache_dir / "scripts")
-    else:
-        script = cwd / target
+    script = _script_file(paths, target, cwd, options, reporter)
     metadata = read_script_metadata(script.read_text(encoding="utf-8"), target)
     requirements = (*metadata.dependencies, *options.with_)
     python = options.python or paths.default_python or ""
     if not options.python and metadata.requires_python:
         python = f"requires-python {metadata.requires_python}"
-    key = _cache_key(requirements, python, options)
+    key = _cache_key("script", requirements, python, options)
     return _Wanted(key, None, "", "python", requirements, script, metadata.requires_python)
 
 
-def _cache_key(requirements: Sequence[str], python: str, options: RunOptions) -> str:
+def _script_file(
+    paths: AppxPaths, target: str, cwd: Path, options: RunOptions, reporter: Reporter
+) -> Path:
+    """A local script as it is; a URL's script fetched, or its copy when offline or unreachable."""
+    if not is_http_url(target):
+        return cwd / target
+    copies = paths.cache_dir / "scripts"
+    copy = fetched_script_path(target, copies)
+    if options.offline:
+        if not copy.is_file():
+            raise NotCachedError(
+                f"{redact(target)} was never fetched", "run it once without --offline"
+            )
+        return copy
+    try:
+        return fetch_script(target, copies)
+    except AppxError as error:
+        if not copy.is_file():
+            raise
+        reporter.warn(f"using the copy of {redact(target)} fetched before: {error.message}")
+        return copy  # offline-first, like an expired env
+
+
+def _cache_key(
+    kind: Literal["package", "script"],
+    requirements: Sequence[str],
+    python: str,
+    options: RunOptions,
+) -> str:
     """The env's key (index texts redacted); a --no-cache run gets a unit of its own."""
     if options.no_cache:
         return f"once-{os.getpid()}-{secrets.token_hex(4)}"
     index = options.index
     return runkey.run_key(
+        kind,
         requirements,
         python,
         options.backend,

@@ -17,7 +17,7 @@ from appx import runkey, signals, store
 from appx.build import BuildContext, BuildRequest, build_generation
 from appx.errors import ReceiptError
 from appx.faults import checkpoint
-from appx.locks import run_build_lock
+from appx.locks import run_build_lock, try_run_lock
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
 
@@ -53,9 +53,11 @@ def find_env(paths: AppxPaths, key: str) -> RunEnv | None:
     try:
         receipt = load_receipt(generation.path)
         built = (generation.path / runkey.LAUNCH_NAME).stat().st_mtime
-        runkey.read_launch(str(generation.path))
+        launched = runkey.read_launch(str(generation.path))
     except (ReceiptError, OSError):
         return None
+    if not all(map(os.path.exists, [receipt.venv.python, *launched.values()])):
+        return None  # damaged (a script or its Python deleted): to be rebuilt
     return RunEnv(key, generation, receipt, built)
 
 
@@ -75,7 +77,9 @@ def build_env(
         if meanwhile is not None and meanwhile.built >= asked:
             return meanwhile
         runs = paths.runs
-        runs.collect_garbage(key)
+        with try_run_lock(paths, key) as unused:
+            if unused:  # a running app may still be using an older generation
+                runs.collect_garbage(key)
         generation: store.Generation | None = None
         try:
             with signals.deferred():

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 
 from appx import runkey
 
-# Options of `appx run` the fast path understands, each taking a value.
+_QUIET_OR_VERBOSE = ("-q", "--quiet", "-v", "--verbose")
+# Options of `appx run` the fast path understands, each taking a value (the last one counts).
 _VALUED = {
     "--python": "python",
     "--spec": "spec",
@@ -31,7 +32,7 @@ def exec_if_cached(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     if parsed is None:
         return
     options, target, args = parsed
-    plain = runkey.app_requirement(options["spec"][0] if options["spec"] else target)
+    plain = runkey.app_requirement(options["spec"][-1] if options["spec"] else target)
     if plain is None or (options["spec"] and not target):
         return
     requirement, command = plain
@@ -44,11 +45,13 @@ def exec_if_cached(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     index = options["index"][-1] if options["index"] else None
     if index is not None and "@" in index:
         return  # a credential: the full path redacts it for the key
-    key = runkey.run_key([requirement, *options["with"]], python, "pip", index, [])
+    key = runkey.run_key("package", [requirement, *options["with"]], python, "pip", index, [])
     _exec_env(home, os.path.join(cache, "run", key), key, command, args, environ)
 
 
 def _parse(argv: Sequence[str]) -> tuple[dict[str, list[str]], str, list[str]] | None:
+    while argv and argv[0] in _QUIET_OR_VERBOSE:  # they change nothing an exec'd app sees
+        argv = argv[1:]
     if len(argv) < 2 or argv[0] != "run":
         return None
     options: dict[str, list[str]] = {"python": [], "spec": [], "with": [], "index": []}
@@ -89,7 +92,7 @@ def _exec_env(
     if name is None or not runkey.is_fresh(built, environ):
         return
     script = scripts[name]
-    lock = runkey.share_lock(os.path.join(home, "locks", "run", f"{key}.lock"))
+    lock = runkey.share_lock(runkey.run_lock_path(home, key))
     if lock is None:
         return
     try:

@@ -7,10 +7,12 @@ cached app imports this module and nothing heavier.
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import re
 import time
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 try:  # CPython's own sha256, without loading OpenSSL (a few ms of a cached run)
     from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # 3.12+
@@ -49,6 +51,7 @@ def app_requirement(app: str) -> tuple[str, str] | None:
 
 
 def run_key(
+    kind: Literal["package", "script"],
     requirements: Sequence[str],
     python: str,
     backend: str,
@@ -57,10 +60,13 @@ def run_key(
 ) -> str:
     """The cache key of a run env: 16 hex digits over exactly what was asked for.
 
-    Pass index texts redacted: a token never reaches the key, and two tokens for
-    one index share an env.
+    A package's env and a script's env never share a key, even with the same
+    requirements (one runs the package's command, the other a bare Python). Pass
+    index texts redacted: a token never reaches the key, and two tokens for one
+    index share an env.
     """
-    fields = [*requirements, "\0", python, "\0", backend, "\0", index_url or "", "\0", *pip_args]
+    fields = [kind, "\0", *requirements, "\0", python, "\0", backend, "\0", index_url or ""]
+    fields += ["\0", *pip_args]
     digest: str = sha256("\n".join(fields).encode("utf-8", "surrogateescape")).hexdigest()
     return digest[:16]
 
@@ -83,17 +89,37 @@ def run_dirs(environ: Mapping[str, str]) -> tuple[str, str]:
 
 
 def ttl_seconds(environ: Mapping[str, str]) -> float:
-    """How long a run env stays fresh: APPX_RUN_TTL_DAYS (default 7) in seconds."""
+    """How long a run env stays fresh: APPX_RUN_TTL_DAYS (default 7; 0: always rebuild) in
+    seconds; a value that is no such number of days counts as the default."""
+    return (DEFAULT_TTL_DAYS if ttl_problem(environ) else _ttl_days(environ)) * 86400
+
+
+def ttl_problem(environ: Mapping[str, str]) -> str | None:
+    """What is wrong with APPX_RUN_TTL_DAYS, or None."""
+    text = environ.get("APPX_RUN_TTL_DAYS", "")
+    if not text:
+        return None
     try:
-        days = float(environ.get("APPX_RUN_TTL_DAYS") or DEFAULT_TTL_DAYS)
+        days = _ttl_days(environ)
     except ValueError:
-        days = DEFAULT_TTL_DAYS
-    return max(days, 0.0) * 86400
+        days = -1.0
+    if not math.isfinite(days) or days < 0:
+        return f"APPX_RUN_TTL_DAYS={text!r} is not a number of days (0 or more): using 7"
+    return None
+
+
+def _ttl_days(environ: Mapping[str, str]) -> float:
+    return float(environ.get("APPX_RUN_TTL_DAYS") or DEFAULT_TTL_DAYS)
 
 
 def is_fresh(built: float, environ: Mapping[str, str], now: float | None = None) -> bool:
     """Whether an env built at ``built`` (a timestamp) is younger than the TTL."""
     return (time.time() if now is None else now) - built < ttl_seconds(environ)
+
+
+def run_lock_path(home: str, key: str) -> str:
+    """The lock a running app holds shared on its run env (under APPX_HOME/locks/run)."""
+    return os.path.join(home, "locks", "run", f"{key}.lock")
 
 
 def share_lock(path: str) -> int | None:

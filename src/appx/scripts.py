@@ -299,6 +299,11 @@ def _too_large(shown: str) -> InstallerError:
     )
 
 
+def fetched_script_path(url: str, dest_dir: Path) -> Path:
+    """Where `fetch_script` puts the script of ``url`` (it may not be there yet)."""
+    return _script_path(url, urlsplit(url), dest_dir)
+
+
 def _script_path(url: str, parts: SplitResult, dest_dir: Path) -> Path:
     # The redacted URL is hashed: a name derived from a secret would let one test guesses.
     digest = hashlib.sha256(redact(url).encode("utf-8")).hexdigest()[:16]

@@ -253,14 +253,19 @@ def test_a_script_from_a_url(
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/remote.py"
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/remote.py"
         result = run_appx("run", url, "from-afar")
     finally:
         server.shutdown()
         server.server_close()
     assert result.code == 0, result
     assert result.stdout.strip() == "cowsay-lite 1.0 from-afar"
+    offline = run_appx("run", "--offline", url, "cached")  # the server is gone now
+    assert offline.stdout.strip() == "cowsay-lite 1.0 cached", offline
+    unreachable = run_appx("run", url, "copy")
+    assert unreachable.stdout.strip() == "cowsay-lite 1.0 copy", unreachable
+    assert "using the copy of" in unreachable.stderr
 
 
 SIGNAL_APP = {
