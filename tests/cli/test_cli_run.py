@@ -37,6 +37,19 @@ main()
 """
 
 
+def fast_only(*args: str) -> str:
+    """`appx run ARGS` where only the fast path can succeed; what the app printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", FAST_ONLY, "run", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def run_envs(env: Env) -> list[Path]:
     root = env.cache_dir / "run"
     return [p for p in root.iterdir() if p.is_dir()] if root.exists() else []
@@ -74,15 +87,7 @@ def test_a_cached_run_imports_no_cli_and_starts_no_process(
     run_appx: RunAppx, index: IndexServer
 ) -> None:
     assert run_appx("run", "gui-app").code == 0
-    done = subprocess.run(
-        [sys.executable, "-c", FAST_ONLY, "run", "gui-app", "fast"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "gui-app 1.0 fast"
+    assert fast_only("gui-app", "fast") == "gui-app 1.0 fast"
 
 
 @pytest.mark.parametrize(
@@ -105,15 +110,7 @@ def test_the_fast_path_finds_the_env_the_full_path_built(
     args = [arg.format(index=index.url, python=python) for arg in form]
     build = [arg for arg in args if arg != "--offline"]
     assert run_appx("run", *build, "x").code == 0  # builds through the full path
-    done = subprocess.run(
-        [sys.executable, "-c", FAST_ONLY, "run", *args, "fast"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "gui-app 1.0 fast"
+    assert fast_only(*args, "fast") == "gui-app 1.0 fast"
 
 
 def test_no_cache_leaves_nothing_behind(
