@@ -12,12 +12,10 @@ from appx import signals, store
 from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
-from appx.build import BuildContext, BuildRequest, build_generation
-from appx.commit import expose_and_flip
+from appx.build import BuildContext, BuildRequest
+from appx.change import Change, build_and_commit
 from appx.credentials import redact
-from appx.displaced import DisplacedFile
 from appx.errors import AppxError, InterruptedByUser, from_exception
-from appx.faults import checkpoint
 from appx.indexes import IndexOptions
 from appx.inspect import validate_name
 from appx.interpreters import Interpreter, find_python
@@ -69,8 +67,9 @@ class _Context:
     cwd: Path
     interpreter: Interpreter
     backend: Backend
-    # the result of the spec at hand once its change is committed (a signal then keeps it)
-    committed: InstallResult | None = None
+    # the change of the spec at hand: once committed, a signal no longer discards it
+    change: Change = field(default_factory=Change)
+    replacing: bool = False
 
     @property
     def index(self) -> IndexOptions:
@@ -111,7 +110,7 @@ def install_apps(
             signals.clear_pending()
             results += [_interrupted(r, "not started: interrupted") for r in specs[position:]]
             break
-        context.committed = None
+        context.change = Change()
         try:
             results.append(_install_one(context, raw))
         except AppxError as error:
@@ -141,13 +140,13 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
         with contextlib.ExitStack() as after_commit:
             result = _install_logged(ctx, spec, log, after_commit)
     except signals.CleanupCut:
-        if ctx.committed is None:  # pragma: no cover -- raised only after a commit point
+        if ctx.change.receipt is None:  # pragma: no cover -- raised only after a commit point
             raise
         ctx.reporter.warn(
-            f"interrupted after {ctx.committed.app} was committed: it is installed, and the"
-            " next appx command finishes its clean-up"
+            f"interrupted after {ctx.change.receipt.app} was committed: it is installed, and"
+            " the next appx command finishes its clean-up"
         )
-        return ctx.committed
+        return _done(spec, ctx.change, replacing=ctx.replacing)
     except KeyboardInterrupt:
         ctx.reporter.warn(f"interrupted; the installer's log is {log}")
         raise
@@ -177,9 +176,8 @@ def _install_logged(
         current = ctx.paths.apps.read_current(app)
         if current is not None and not ctx.options.force:
             return _already_installed(ctx, spec, app, current)
-        result = _build_and_commit(
-            ctx, spec, name, app, log, after_commit, replacing=current is not None
-        )
+        ctx.replacing = current is not None
+        result = _build_and_commit(ctx, spec, name, app, log, after_commit, replacing=ctx.replacing)
         ctx.paths.apps.collect_garbage(app)
     return result
 
@@ -197,37 +195,14 @@ def _build_and_commit(
     """Build a new generation and commit it; from the commit on, a signal keeps the change."""
     request = BuildRequest(app, name, spec, ctx.options.suffix, ctx.options.include_deps, ctx.index)
     tools = BuildContext(ctx.backend, ctx.interpreter, ctx.reporter, log)
-    generation: store.Generation | None = None
-
-    def on_commit(displaced: list[DisplacedFile]) -> None:
-        ctx.committed = _done(spec, receipt, displaced, replacing=replacing)
-        after_commit.enter_context(signals.committed())
-
-    try:
-        with signals.deferred():  # the marker exists only with the name that owns it
-            generation = ctx.paths.apps.begin_generation(app)
-        checkpoint("after-marker")
-        receipt = build_generation(tools, generation, request)
-        expose_and_flip(
-            ctx.paths,
-            generation,
-            receipt,
-            ctx.reporter,
-            force=ctx.options.force,
-            on_commit=on_commit,
-        )
-    except BaseException:
-        if generation is not None and ctx.paths.apps.read_current(app) != generation:
-            ctx.committed = None
-            ctx.paths.apps.discard(generation)
-        raise
-    assert ctx.committed is not None  # noqa: S101 -- set by on_commit, before the flip
-    return ctx.committed
+    ctx.change = Change()
+    build_and_commit(ctx.paths, request, tools, ctx.change, after_commit, force=ctx.options.force)
+    return _done(spec, ctx.change, replacing=replacing)
 
 
-def _done(
-    spec: AppSpec, receipt: Receipt, displaced: list[DisplacedFile], *, replacing: bool
-) -> InstallResult:
+def _done(spec: AppSpec, change: Change, *, replacing: bool) -> InstallResult:
+    receipt, displaced = change.receipt, change.displaced
+    assert receipt is not None  # noqa: S101 -- a committed change has its receipt
     return InstallResult(
         redact(spec.raw),
         "reinstalled" if replacing else "installed",
