@@ -31,6 +31,7 @@ class AppStatus:
     commands: tuple[ExposedStatus, ...] = ()
     man_pages: tuple[ExposedStatus, ...] = ()
     problems: tuple[str, ...] = ()
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def _status(paths: AppxPaths, app: str) -> AppStatus:
         tuple(statuses[:count]),
         tuple(statuses[count:]),
         tuple(_problems(paths, receipt, statuses)),
+        paths.pin_path(app).exists(),
     )
 
 
@@ -121,6 +123,7 @@ def listing_json(listing: Listing) -> dict[str, Any]:
                 "commands": [_exposed_json(c) for c in status.commands],
                 "man_pages": [_exposed_json(m) for m in status.man_pages],
                 "problems": list(status.problems),
+                "pinned": status.pinned,
             }
         )
     return {

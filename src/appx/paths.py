@@ -82,6 +82,10 @@ class AppxPaths:
         path.touch(mode=0o600)
         return path
 
+    def pin_path(self, app: str) -> Path:
+        """The file whose presence pins an app (upgrade-all skips it, upgrade refuses it)."""
+        return self.app_dir(app) / "pinned"
+
     def app_dir(self, app: str) -> Path:
         return self.venvs / app
 

@@ -38,7 +38,7 @@ def render_install(console: Console, results: Sequence[InstallResult]) -> None:
                 console.info(f"  to repair it: appx install --force {result.spec}")
             else:
                 console.info("  use --force to reinstall")
-    failure = _failure(console, [(r.spec, r.error) for r in results])
+    failure = failure_of(console, [(r.spec, r.error) for r in results])
     if console.json_mode:
         console.emit_json(
             {
@@ -59,7 +59,7 @@ def render_uninstall(console: Console, results: Sequence[UninstallResult]) -> No
                 console.detail(f"  removed {link}")
     if not results:
         console.info("no apps are installed")
-    failure = _failure(console, [(r.app, r.error) for r in results])
+    failure = failure_of(console, [(r.app, r.error) for r in results])
     if failure is not None:
         raise failure
 
@@ -80,7 +80,10 @@ def render_list(console: Console, listing: Listing, *, short: bool) -> None:
         elif short:
             console.result(f"{status.app} {receipt.version}")
         else:
-            console.result(f"{status.app} {receipt.version} (Python {receipt.python.version})")
+            pinned = ", pinned" if status.pinned else ""
+            console.result(
+                f"{status.app} {receipt.version} (Python {receipt.python.version}{pinned})"
+            )
             console.result(f"  commands: {', '.join(c.name for c in status.commands)}")
             if status.man_pages:
                 console.result(f"  man pages: {', '.join(m.name for m in status.man_pages)}")
@@ -133,7 +136,7 @@ def _install_json(result: InstallResult) -> dict[str, Any]:
     }
 
 
-def _failure(
+def failure_of(
     console: Console, outcomes: Sequence[tuple[str, AppxError | None]]
 ) -> AppxError | None:
     """The call's failure: a lone result's own error, or a partial failure naming the failed

@@ -190,14 +190,20 @@ class Store:
                         self.collect_garbage(unit)
 
     def _has_garbage(self, unit: str) -> bool:
-        """Whether a unit's directory holds anything but its pointers and what they name."""
+        """Whether a unit's directory holds what `collect_garbage` removes: a generation
+        neither pointer names, a build marker, a staged pointer."""
         try:
             entries = os.listdir(self.unit_dir(unit))
         except OSError:
             return False
         pointers = ("current", "previous")
         kept = {g.name for g in (self.read_pointer(unit, p) for p in pointers) if g}
-        return any(entry not in kept and entry not in pointers for entry in entries)
+        return any(
+            (GENERATION_RE.match(entry) and entry not in kept)
+            or MARKER_RE.match(entry)
+            or entry.startswith(".pointer-")
+            for entry in entries
+        )
 
     def sweep_tmp(self) -> None:
         """Delete scratch entries left by processes that no longer run."""

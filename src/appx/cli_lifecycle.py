@@ -1,0 +1,112 @@
+"""The lifecycle commands: upgrade, upgrade-all, rollback, pin, unpin (registered by the CLI)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from appx.cli import State
+
+
+def upgrade(
+    ctx: typer.Context,
+    names: Annotated[list[str], typer.Argument(help="Apps to upgrade.", metavar="APP")],
+    include_injected: Annotated[
+        bool, typer.Option(help="Upgrade the injected packages too.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Upgrade apps to their newest releases: a new generation each, the old one kept.
+
+    \b
+    Examples:
+      appx upgrade black
+      appx upgrade black pycowsay --json
+    """
+    from appx.lifecycle import upgrade_apps
+    from appx.render_lifecycle import render_upgrade
+
+    state: State = ctx.find_root().obj
+    state.console.use_json(json_output, {"results": []})
+    results = upgrade_apps(state.paths, names, state.console, include_injected=include_injected)
+    render_upgrade(state.console, results)
+
+
+def upgrade_all(
+    ctx: typer.Context,
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", help="An app to leave alone (repeatable).")
+    ] = None,
+    include_injected: Annotated[
+        bool, typer.Option(help="Upgrade the injected packages too.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Upgrade every app (pinned ones are skipped), each on its own.
+
+    \b
+    Examples:
+      appx upgrade-all
+      appx upgrade-all --skip black --json
+    """
+    from appx.lifecycle import upgrade_apps
+    from appx.render_lifecycle import render_upgrade
+    from appx.uninstall import normalize_app
+
+    state: State = ctx.find_root().obj
+    state.console.use_json(json_output, {"results": []})
+    skipped = {normalize_app(name) for name in skip or ()}
+    names = [app for app in state.paths.apps.installed() if app not in skipped]
+    results = upgrade_apps(
+        state.paths, names, state.console, include_injected=include_injected, skip_pinned=True
+    )
+    render_upgrade(state.console, results)
+
+
+def rollback(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The app to roll back.", metavar="APP")],
+) -> None:
+    """Make the app's previous version current again (its commands follow).
+
+    \b
+    Example:
+      appx rollback black
+    """
+    from appx.lifecycle import rollback_app
+
+    state: State = ctx.find_root().obj
+    result = rollback_app(state.paths, name, state.console)
+    state.console.info(f"rolled back {result.app}: {result.old_version} -> {result.version}")
+
+
+def pin(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The app to pin.", metavar="APP")],
+) -> None:
+    """Pin an app: upgrade-all skips it, upgrade refuses it."""
+    from appx.lifecycle import set_pinned
+
+    state: State = ctx.find_root().obj
+    state.console.info(f"pinned {set_pinned(state.paths, name, True, state.console)}")
+
+
+def unpin(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The app to unpin.", metavar="APP")],
+) -> None:
+    """Unpin an app, so that upgrades move it again."""
+    from appx.lifecycle import set_pinned
+
+    state: State = ctx.find_root().obj
+    state.console.info(f"unpinned {set_pinned(state.paths, name, False, state.console)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(upgrade)
+    app.command("upgrade-all")(upgrade_all)
+    app.command()(rollback)
+    app.command()(pin)
+    app.command()(unpin)

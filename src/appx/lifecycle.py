@@ -1,0 +1,207 @@
+"""Upgrading, rolling back and pinning installed apps.
+
+An upgrade rebuilds the app from its receipt, resolved afresh: a new generation
+through the same change path as install (`change.build_and_commit`), kept only
+when it differs. A rollback makes the previous generation current again, links
+included, through the same commit as install. A pin is one file in the app's
+directory, created or removed atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from appx import signals
+from appx.backends import get_backend
+from appx.backends.base import Backend
+from appx.build import BuildContext, request_from_receipt
+from appx.change import Change, build_and_commit
+from appx.commit import expose_and_flip
+from appx.credentials import load_credentials
+from appx.errors import AppxError, NotInstalledError, PythonNotFoundError, SpecError, from_exception
+from appx.interpreters import Interpreter
+from appx.locks import app_locks
+from appx.output import Reporter
+from appx.paths import AppxPaths
+from appx.receipt import Receipt, load_receipt
+from appx.uninstall import normalize_app
+
+UpgradeStatus = Literal["upgraded", "unchanged", "pinned", "failed"]
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    app: str
+    status: UpgradeStatus
+    old_version: str = ""
+    new_version: str = ""
+    commands: tuple[str, ...] = ()
+    error: AppxError | None = None
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    app: str
+    old_version: str
+    version: str
+
+
+def set_pinned(paths: AppxPaths, name: str, pinned: bool, reporter: Reporter) -> str:
+    """Pin or unpin an installed app; return its name."""
+    app = normalize_app(name)
+    with app_locks(paths, [app], reporter.warn):
+        if paths.apps.read_current(app) is None:
+            raise _not_installed(app)
+        pin = paths.pin_path(app)
+        if pinned:
+            pin.touch()
+        else:
+            pin.unlink(missing_ok=True)
+    return app
+
+
+def upgrade_apps(
+    paths: AppxPaths,
+    names: Sequence[str],
+    reporter: Reporter,
+    *,
+    include_injected: bool = False,
+    skip_pinned: bool = False,
+    backend: Backend | None = None,
+) -> list[UpgradeResult]:
+    """Upgrade each app on its own; a failure is recorded in its result, not raised.
+
+    A pinned app is refused (``upgrade APP``) or reported and skipped (``upgrade-all``:
+    ``skip_pinned``).
+    """
+    paths.check_usable(write=True)
+    installer = backend or get_backend("pip", paths)
+    results: list[UpgradeResult] = []
+    signals.clear_pending()
+    for name in names:
+        if signals.interrupt_pending():
+            break
+        try:
+            app = normalize_app(name)
+            results.append(
+                _upgrade_one(paths, app, reporter, installer, include_injected, skip_pinned)
+            )
+        except AppxError as error:
+            results.append(UpgradeResult(name, "failed", error=error))
+        except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
+            results.append(UpgradeResult(name, "failed", error=from_exception(error)))
+    signals.clear_pending()
+    return results
+
+
+def _upgrade_one(
+    paths: AppxPaths,
+    app: str,
+    reporter: Reporter,
+    backend: Backend,
+    include_injected: bool,
+    skip_pinned: bool,
+) -> UpgradeResult:
+    with app_locks(paths, [app], reporter.warn):
+        current = paths.apps.read_current(app)
+        if current is None:
+            raise _not_installed(app)
+        receipt = load_receipt(current.path).with_secrets(load_credentials(current.path))
+        if paths.pin_path(app).exists():
+            if skip_pinned:
+                return UpgradeResult(app, "pinned", receipt.version, receipt.version)
+            raise SpecError(f"{app} is pinned", f"unpin it first: appx unpin {app}")
+        request = request_from_receipt(receipt)
+        if request.spec is not None and request.spec.kind == "name":
+            loose = unpinned(request.spec.requirement)
+            request = replace(request, spec=replace(request.spec, raw=loose, requirement=loose))
+        if include_injected:
+            request = replace(request, injected=tuple(map(unpinned, request.injected)))
+        log = paths.new_log(f"upgrade-{app}")
+        change = Change()
+        tools = BuildContext(backend, recorded_python(receipt), reporter, log)
+        try:
+            with contextlib.ExitStack() as after_commit:
+                changed = build_and_commit(
+                    paths, request, tools, change, after_commit, force=False, unless_same_as=receipt
+                )
+                paths.apps.collect_garbage(app)
+        except signals.CleanupCut:
+            changed = change.receipt is not None
+        except AppxError as error:
+            if error.log_path is None:
+                log.unlink(missing_ok=True)
+            raise
+        log.unlink(missing_ok=True)
+    if not changed or change.receipt is None:
+        return UpgradeResult(app, "unchanged", receipt.version, receipt.version)
+    new = change.receipt
+    return UpgradeResult(
+        app, "upgraded", receipt.version, new.version, tuple(c.exposed_as for c in new.commands)
+    )
+
+
+def rollback_app(paths: AppxPaths, name: str, reporter: Reporter) -> RollbackResult:
+    """Make the previous generation current again, links included (the two swap)."""
+    paths.check_usable(write=True)
+    app = normalize_app(name)
+    with app_locks(paths, [app], reporter.warn):
+        current = paths.apps.read_current(app)
+        if current is None:
+            raise _not_installed(app)
+        previous = paths.apps.read_pointer(app, "previous")
+        if previous is None or not previous.path.is_dir():
+            raise SpecError(
+                f"{app} has no previous version to roll back to",
+                "a rollback needs an earlier install, upgrade or reinstall of the app",
+            )
+        old = load_receipt(current.path)
+        target = load_receipt(previous.path)
+        with contextlib.ExitStack() as after_commit, contextlib.suppress(signals.CleanupCut):
+            expose_and_flip(
+                paths,
+                previous,
+                target,
+                reporter,
+                force=False,
+                on_commit=lambda _: after_commit.enter_context(signals.committed()),
+            )
+    return RollbackResult(app, old.version, target.version)
+
+
+def unpinned(requirement: str) -> str:
+    """A name requirement without its version specifier: `black[d]==24.1; python_version>"3"`
+    becomes `black[d]; python_version>"3"` (name, extras and marker kept)."""
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        return requirement
+    if parsed.url:
+        return requirement
+    parsed.specifier = parsed.specifier.__class__()
+    return str(parsed)
+
+
+def recorded_python(receipt: Receipt) -> Interpreter:
+    """The base interpreter an app was built with, as its receipt records it."""
+    executable = Path(receipt.python.executable)
+    if not os.access(executable, os.X_OK):
+        raise PythonNotFoundError(
+            f"the Python of {receipt.app} is gone: {executable}",
+            f"move the app to another Python: appx install --force --python 3.X {receipt.app}",
+        )
+    major, minor, micro = (int(part) for part in f"{receipt.python.version}.0.0".split(".")[:3])
+    return Interpreter(
+        receipt.python.requested, executable, (major, minor, micro), receipt.python.implementation
+    )
+
+
+def _not_installed(app: str) -> NotInstalledError:
+    return NotInstalledError(f"{app} is not installed", "run 'appx list' to see installed apps")

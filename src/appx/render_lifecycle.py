@@ -1,0 +1,49 @@
+"""Render upgrade results: a plain line per app, or one JSON document; failures become one error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from appx.output import error_json
+from appx.render import failure_of
+
+if TYPE_CHECKING:
+    from appx.lifecycle import UpgradeResult
+    from appx.output import Console
+
+SCHEMA = 1
+
+
+def render_upgrade(console: Console, results: Sequence[UpgradeResult]) -> None:
+    failure = failure_of(console, [(r.app, r.error) for r in results])
+    if console.json_mode:
+        console.emit_json(
+            {
+                "schema": SCHEMA,
+                "results": [_json(r) for r in results],
+                "error": None if failure is None else error_json(failure),
+            }
+        )
+    for result in results:
+        if result.status == "upgraded":
+            console.info(f"{result.app} {result.old_version} -> {result.new_version}")
+        elif result.status == "unchanged":
+            console.info(f"{result.app} {result.old_version}: already at the newest version")
+        elif result.status == "pinned":
+            console.info(f"{result.app} {result.old_version}: pinned")
+    if not results:
+        console.info("no apps to upgrade")
+    if failure is not None:
+        raise failure
+
+
+def _json(result: UpgradeResult) -> dict[str, Any]:
+    return {
+        "app": result.app,
+        "status": result.status,
+        "old_version": result.old_version,
+        "new_version": result.new_version,
+        "commands": list(result.commands),
+        "error": None if result.error is None else error_json(result.error),
+    }
