@@ -17,6 +17,7 @@ from pathlib import Path
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from appx.backends.base import OnStart, VenvLayout
 from appx.errors import InstallerError
@@ -55,6 +56,7 @@ class FakeBackend:
     """Installs `FakePackage`s by name; `hooks` run at a named step ("venv", "install")."""
 
     packages: Mapping[str, FakePackage]
+    releases: Mapping[str, Sequence[FakePackage]] = field(default_factory=dict)  # more versions
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     installs: list[list[str]] = field(default_factory=list)
     name: str = "fake"
@@ -90,7 +92,7 @@ class FakeBackend:
         self.installs.append(list(requirements))
         self._hook("install")
         for requirement in requirements:
-            self._install(layout, canonicalize_name(Requirement(requirement).name), True, log)
+            self._install(layout, Requirement(requirement), True, log)
 
     def resolve_name(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
@@ -102,13 +104,22 @@ class FakeBackend:
         if hook is not None:
             hook()
 
-    def _install(self, layout: VenvLayout, name: str, requested: bool, log: Path) -> None:
-        package = self.packages.get(name)
+    def _install(
+        self, layout: VenvLayout, requirement: Requirement, requested: bool, log: Path
+    ) -> None:
+        package = self._newest(requirement)
         if package is None:
-            raise InstallerError(f"no package named {name}", "", log_path=str(log))
+            raise InstallerError(f"no package matches {requirement}", "", log_path=str(log))
         for dependency in package.dependencies:
-            self._install(layout, canonicalize_name(dependency), False, log)
+            self._install(layout, Requirement(dependency), False, log)
         write_dist(layout, package, requested=requested)
+
+    def _newest(self, requirement: Requirement) -> FakePackage | None:
+        """The newest release of the requirement's project that its specifier accepts."""
+        name = canonicalize_name(requirement.name)
+        known = [*self.releases.get(name, ()), *filter(None, [self.packages.get(name)])]
+        fitting = [p for p in known if requirement.specifier.contains(p.version, prereleases=True)]
+        return max(fitting, key=lambda p: Version(p.version), default=None)
 
 
 def write_dist(layout: VenvLayout, package: FakePackage, *, requested: bool) -> None:

@@ -1,0 +1,90 @@
+"""upgrade, upgrade-all, rollback and pins end to end, with kills at every step of an upgrade."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import factories
+from appx_checks import dir_entries, output_of
+from factories import Env, IndexServer, RunAppx
+
+
+def versions(run_appx: RunAppx) -> dict[str, str]:
+    listing = json.loads(run_appx("list", "--json").stdout)
+    assert listing["orphan_links"] == [], listing
+    for entry in listing["apps"]:
+        assert entry["problems"] == [], entry
+    return {entry["app"]: entry["version"] for entry in listing["apps"]}
+
+
+def test_upgrade_moves_the_app_and_its_commands(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    assert run_appx("install", "multi-cmd==1.0").code == 0
+    result = run_appx("upgrade", "multi-cmd")
+    assert result.code == 0, result
+    assert "multi-cmd 1.0 -> 2.0" in result.stdout
+    assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-c"}
+    assert output_of(appx_env.bin_dir / "multi-a") == "multi-cmd 2.0"
+    same = run_appx("upgrade", "multi-cmd")
+    assert "already at the newest version" in same.stdout
+    back = run_appx("rollback", "multi-cmd")
+    assert back.code == 0, back
+    assert "multi-cmd: 2.0 -> 1.0" in back.stdout
+    assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-b"}
+    assert versions(run_appx) == {"multi-cmd": "1.0"}
+
+
+def test_upgrade_all_states_each_result_and_exits_on_failures_only(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    assert run_appx("install", "cowsay-lite==1.0", "gui-app", "tool-with-man").code == 0
+    assert run_appx("pin", "tool-with-man").code == 0
+    result = run_appx("upgrade-all", "--json")
+    assert result.code == 0, result
+    statuses = {r["app"]: r["status"] for r in json.loads(result.stdout)["results"]}
+    assert statuses == {
+        "cowsay-lite": "upgraded",
+        "gui-app": "unchanged",
+        "tool-with-man": "pinned",
+    }
+    assert "pinned" in run_appx("list").stdout
+    refused = run_appx("upgrade", "tool-with-man")
+    assert refused.code == 3, refused
+    assert "appx unpin tool-with-man" in refused.stderr
+    skipped = run_appx("upgrade-all", "--skip", "cowsay-lite", "--skip", "gui-app")
+    assert skipped.code == 0, skipped
+    assert "tool-with-man 1.0: pinned" in skipped.stdout
+
+
+def test_rollback_with_nothing_to_roll_back_to(run_appx: RunAppx, index: IndexServer) -> None:
+    assert run_appx("install", "gui-app").code == 0
+    result = run_appx("rollback", "gui-app")
+    assert result.code == 3, result
+    assert "no previous version" in result.stderr
+    assert run_appx("rollback", "nope").code == 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "point", ["after-marker", "after-venv", "after-install", "after-receipt", "after-links"]
+)
+def test_an_upgrade_killed_before_its_commit_leaves_the_old_version(
+    point: str,
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_appx("install", "multi-cmd==1.0").code == 0
+    with monkeypatch.context() as patch:
+        patch.setenv("APPX_FAULT_AT", point)
+        killed = run_appx("upgrade", "multi-cmd")
+    assert killed.code == -9, killed
+    assert output_of(appx_env.bin_dir / "multi-a") == "multi-cmd 1.0"
+    assert run_appx("upgrade", "multi-cmd").code == 0  # mends, then upgrades
+    assert versions(run_appx) == {"multi-cmd": "2.0"}
+    assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-c"}
+    assert factories.run([appx_env.bin_dir / "multi-c"]).stdout.strip() == "multi-cmd 2.0"

@@ -1,0 +1,116 @@
+"""Upgrade, rollback and pins, in-process with the fake backend."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from appx.errors import InstallerError, NotInstalledError, SpecError
+from appx.lifecycle import rollback_app, set_pinned, unpinned, upgrade_apps
+from appx.listing import list_apps
+from appx.output import Console
+from appx.paths import AppxPaths
+from fake_backend import FakeBackend, FakePackage
+from test_install import install
+
+
+def backend() -> FakeBackend:
+    return FakeBackend(
+        {"other": FakePackage("other", "1.0", commands=["other"])},
+        releases={
+            "tool": [
+                FakePackage("tool", "1.0", commands=["tool-a", "tool-b"]),
+                FakePackage("tool", "2.0", commands=["tool-a", "tool-c"]),
+            ]
+        },
+    )
+
+
+def console() -> Console:
+    return Console(out=io.StringIO(), err=io.StringIO())
+
+
+def links(paths: AppxPaths) -> set[str]:
+    return {p.name for p in paths.bin_dir.iterdir()}
+
+
+def generations(paths: AppxPaths, app: str) -> list[str]:
+    return sorted(e for e in os.listdir(paths.app_dir(app)) if e.startswith("g"))
+
+
+def test_upgrade_drops_the_install_constraint_and_links_follow(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "tool==1.0", backend=fake)
+    assert links(paths) == {"tool-a", "tool-b"}
+    (result,) = upgrade_apps(paths, ["tool"], console(), backend=fake)
+    assert (result.status, result.old_version, result.new_version) == ("upgraded", "1.0", "2.0")
+    assert links(paths) == {"tool-a", "tool-c"}
+    assert fake.installs[-1] == ["tool"]  # the version specifier of the install is gone
+    (again,) = upgrade_apps(paths, ["tool"], console(), backend=fake)
+    assert again.status == "unchanged"
+    assert len(generations(paths, "tool")) == 2  # no new generation for nothing new
+
+
+def test_a_failed_upgrade_leaves_the_old_version(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "tool==1.0", backend=fake)
+
+    def broken() -> None:
+        raise InstallerError("pip failed to install tool", "see the log", log_path="/x.log")
+
+    fake.hooks["install"] = broken
+    (result,) = upgrade_apps(paths, ["tool"], console(), backend=fake)
+    assert result.status == "failed"
+    assert isinstance(result.error, InstallerError)
+    assert [a.receipt.version for a in list_apps(paths).apps if a.receipt] == ["1.0"]
+    assert links(paths) == {"tool-a", "tool-b"}
+
+
+def test_upgrading_an_app_not_installed_is_its_failure_only(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "other", backend=fake)
+    results = upgrade_apps(paths, ["nope", "other"], console(), backend=fake)
+    assert [r.status for r in results] == ["failed", "unchanged"]
+    assert isinstance(results[0].error, NotInstalledError)
+
+
+def test_pins(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "tool==1.0", backend=fake)
+    set_pinned(paths, "tool", True, console())
+    assert [a.pinned for a in list_apps(paths).apps] == [True]
+    (refused,) = upgrade_apps(paths, ["tool"], console(), backend=fake)
+    assert isinstance(refused.error, SpecError)
+    assert "appx unpin tool" in refused.error.hint
+    (skipped,) = upgrade_apps(paths, ["tool"], console(), backend=fake, skip_pinned=True)
+    assert skipped.status == "pinned"
+    set_pinned(paths, "tool", False, console())
+    (moved,) = upgrade_apps(paths, ["tool"], console(), backend=fake, skip_pinned=True)
+    assert moved.status == "upgraded"
+    with pytest.raises(NotInstalledError):
+        set_pinned(paths, "nope", True, console())
+
+
+def test_rollback_swaps_the_generations_and_their_links(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "tool==1.0", backend=fake)
+    with pytest.raises(SpecError, match="no previous version"):
+        rollback_app(paths, "tool", console())
+    upgrade_apps(paths, ["tool"], console(), backend=fake)
+    back = rollback_app(paths, "tool", console())
+    assert (back.old_version, back.version) == ("2.0", "1.0")
+    assert links(paths) == {"tool-a", "tool-b"}
+    forth = rollback_app(paths, "tool", console())
+    assert (forth.old_version, forth.version) == ("1.0", "2.0")
+    assert links(paths) == {"tool-a", "tool-c"}
+    assert len(generations(paths, "tool")) == 2
+
+
+def test_unpinned_keeps_name_extras_and_marker() -> None:
+    assert unpinned("black==24.1.0") == "black"
+    assert unpinned('black[d]>=24,<25; python_version > "3"') == 'black[d]; python_version > "3"'
+    assert unpinned("tool @ https://example.org/tool-1.0.whl") == (
+        "tool @ https://example.org/tool-1.0.whl"
+    )
