@@ -56,9 +56,10 @@ class FakeBackend:
     """Installs `FakePackage`s by name; `hooks` run at a named step ("venv", "install")."""
 
     packages: Mapping[str, FakePackage]
-    releases: Mapping[str, Sequence[FakePackage]] = field(default_factory=dict)  # more versions
+    releases: dict[str, list[FakePackage]] = field(default_factory=dict)  # more versions
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     installs: list[list[str]] = field(default_factory=list)
+    constraints: dict[str, Requirement] = field(default_factory=dict)
     name: str = "fake"
 
     def version(self, interpreter: Interpreter) -> str:
@@ -88,8 +89,12 @@ class FakeBackend:
         index: IndexOptions,
         log: Path,
         on_start: OnStart,
+        constraints: Sequence[str] = (),
     ) -> None:
         self.installs.append(list(requirements))
+        self.constraints = {
+            canonicalize_name(Requirement(c).name): Requirement(c) for c in constraints
+        }
         self._hook("install")
         for requirement in requirements:
             self._install(layout, Requirement(requirement), True, log)
@@ -118,7 +123,13 @@ class FakeBackend:
         """The newest release of the requirement's project that its specifier accepts."""
         name = canonicalize_name(requirement.name)
         known = [*self.releases.get(name, ()), *filter(None, [self.packages.get(name)])]
-        fitting = [p for p in known if requirement.specifier.contains(p.version, prereleases=True)]
+        held = self.constraints.get(name)
+        fitting = [
+            p
+            for p in known
+            if requirement.specifier.contains(p.version, prereleases=True)
+            and (held is None or held.specifier.contains(p.version, prereleases=True))
+        ]
         return max(fitting, key=lambda p: Version(p.version), default=None)
 
 

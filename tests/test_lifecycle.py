@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import pytest
 
-from appx.errors import InstallerError, NotInstalledError, SpecError
-from appx.lifecycle import rollback_app, set_pinned, unpinned, upgrade_apps
+from appx.errors import InstallerError, NotInstalledError, PythonNotFoundError, SpecError
+from appx.lifecycle import reinstall_apps, rollback_app, set_pinned, unpinned, upgrade_apps
 from appx.listing import list_apps
 from appx.output import Console
 from appx.paths import AppxPaths
+from appx.receipt import receipt_path
 from fake_backend import FakeBackend, FakePackage
 from test_install import install
 
@@ -114,3 +116,46 @@ def test_unpinned_keeps_name_extras_and_marker() -> None:
     assert unpinned("tool @ https://example.org/tool-1.0.whl") == (
         "tool @ https://example.org/tool-1.0.whl"
     )
+
+
+def test_reinstall_holds_the_recorded_versions_unless_latest(paths: AppxPaths) -> None:
+    fake = FakeBackend(
+        {},
+        releases={
+            "tool": [
+                FakePackage("tool", "1.0", commands=["tool-a"], dependencies=["lib"]),
+                FakePackage("tool", "2.0", commands=["tool-a"], dependencies=["lib"]),
+            ],
+            "lib": [FakePackage("lib", "1.0"), FakePackage("lib", "1.5")],
+        },
+    )
+    install(paths, "tool", backend=fake)
+    fake.releases["lib"].append(FakePackage("lib", "3.0"))
+    fake.releases["tool"].append(FakePackage("tool", "9.0", commands=["t"], dependencies=["lib"]))
+    (exact,) = reinstall_apps(paths, ["tool"], console(), environ={}, backend=fake)
+    assert (exact.status, exact.new_version) == ("reinstalled", "2.0")
+    assert _distributions(paths) == {"tool": "2.0", "lib": "1.5"}
+    (latest,) = reinstall_apps(paths, ["tool"], console(), environ={}, latest=True, backend=fake)
+    assert latest.new_version == "9.0"
+    assert _distributions(paths) == {"tool": "9.0", "lib": "3.0"}
+
+
+def test_reinstall_of_an_app_whose_python_is_gone_says_how_to_move_it(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "other", backend=fake)
+    current = paths.apps.read_current("other")
+    assert current is not None
+    receipt_file = receipt_path(current.path)
+    data = json.loads(receipt_file.read_text())
+    data["python"]["executable"] = str(paths.home / "gone" / "python3")
+    data["python"]["requested_by"] = "appx"
+    receipt_file.write_text(json.dumps(data))
+    (result,) = reinstall_apps(paths, ["other"], console(), environ={}, backend=fake)
+    assert isinstance(result.error, PythonNotFoundError)
+    assert "appx reinstall --python" in result.error.hint
+
+
+def _distributions(paths: AppxPaths) -> dict[str, str]:
+    (status,) = list_apps(paths).apps
+    assert status.receipt is not None
+    return status.receipt.distributions

@@ -48,6 +48,7 @@ class BuildRequest:
     include_deps: bool
     index: IndexOptions
     injected: tuple[str, ...] = ()  # requirements installed beside the app's own
+    exact: tuple[str, ...] = ()  # constraints (`name==version`) a reinstall holds; not recorded
 
     @property
     def requirements(self) -> list[str]:
@@ -112,6 +113,7 @@ def build_generation(
             index=request.index,
             log=ctx.log,
             on_start=on_start,
+            constraints=request.exact,
         )
     checkpoint("after-install")
     distributions = installed_distributions(layout.purelib)

@@ -104,9 +104,58 @@ def unpin(
     state.console.info(f"unpinned {set_pinned(state.paths, name, False, state.console)}")
 
 
+def reinstall(
+    ctx: typer.Context,
+    names: Annotated[list[str], typer.Argument(help="Apps to rebuild.", metavar="APP")],
+    latest: Annotated[
+        bool, typer.Option(help="Resolve afresh instead of the recorded versions.")
+    ] = False,
+    python: Annotated[
+        str | None, typer.Option(help="Move the apps to this Python (a path, command or version).")
+    ] = None,
+) -> None:
+    """Rebuild apps from their receipts: a new generation each, at the recorded versions.
+
+    \b
+    Examples:
+      appx reinstall black
+      appx reinstall black --python 3.12
+    """
+    _reinstall(ctx, names, latest=latest, python=python)
+
+
+def reinstall_all(
+    ctx: typer.Context,
+    latest: Annotated[
+        bool, typer.Option(help="Resolve afresh instead of the recorded versions.")
+    ] = False,
+    python: Annotated[
+        str | None, typer.Option(help="Move the apps to this Python (a path, command or version).")
+    ] = None,
+) -> None:
+    """Rebuild every app from its receipt (after a Python upgrade, say)."""
+    state: State = ctx.find_root().obj
+    _reinstall(ctx, state.paths.apps.installed(), latest=latest, python=python)
+
+
+def _reinstall(ctx: typer.Context, names: list[str], *, latest: bool, python: str | None) -> None:
+    import os
+
+    from appx.lifecycle import reinstall_apps
+    from appx.render_lifecycle import render_reinstall
+
+    state: State = ctx.find_root().obj
+    results = reinstall_apps(
+        state.paths, names, state.console, environ=os.environ, latest=latest, python=python
+    )
+    render_reinstall(state.console, results)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(upgrade)
     app.command("upgrade-all")(upgrade_all)
     app.command()(rollback)
     app.command()(pin)
     app.command()(unpin)
+    app.command()(reinstall)
+    app.command("reinstall-all")(reinstall_all)

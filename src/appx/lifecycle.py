@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -26,7 +26,7 @@ from appx.change import Change, build_and_commit
 from appx.commit import expose_and_flip
 from appx.credentials import load_credentials
 from appx.errors import AppxError, NotInstalledError, PythonNotFoundError, SpecError, from_exception
-from appx.interpreters import Interpreter
+from appx.interpreters import Interpreter, find_python
 from appx.locks import app_locks
 from appx.output import Reporter
 from appx.paths import AppxPaths
@@ -43,6 +43,16 @@ class UpgradeResult:
     old_version: str = ""
     new_version: str = ""
     commands: tuple[str, ...] = ()
+    error: AppxError | None = None
+
+
+@dataclass(frozen=True)
+class ReinstallResult:
+    app: str
+    status: Literal["reinstalled", "failed"]
+    old_version: str = ""
+    new_version: str = ""
+    python: str = ""  # the Python it now runs on
     error: AppxError | None = None
 
 
@@ -148,6 +158,88 @@ def _upgrade_one(
     )
 
 
+def reinstall_apps(
+    paths: AppxPaths,
+    names: Sequence[str],
+    reporter: Reporter,
+    *,
+    environ: Mapping[str, str],
+    latest: bool = False,
+    python: str | None = None,
+    backend: Backend | None = None,
+) -> list[ReinstallResult]:
+    """Rebuild each app from its receipt: the exact recorded versions, or resolved afresh
+    (``latest``); on its recorded Python, or on ``python`` (found as install finds it)."""
+    paths.check_usable(write=True)
+    installer = backend or get_backend("pip", paths)
+    target = find_python(python, environ=environ, default=None) if python else None
+    results: list[ReinstallResult] = []
+    signals.clear_pending()
+    for name in names:
+        if signals.interrupt_pending():
+            break
+        try:
+            app = normalize_app(name)
+            results.append(_reinstall_one(paths, app, reporter, installer, latest, target, environ))
+        except AppxError as error:
+            results.append(ReinstallResult(name, "failed", error=error))
+        except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
+            results.append(ReinstallResult(name, "failed", error=from_exception(error)))
+    signals.clear_pending()
+    return results
+
+
+def _reinstall_one(
+    paths: AppxPaths,
+    app: str,
+    reporter: Reporter,
+    backend: Backend,
+    latest: bool,
+    target: Interpreter | None,
+    environ: Mapping[str, str],
+) -> ReinstallResult:
+    with app_locks(paths, [app], reporter.warn):
+        current = paths.apps.read_current(app)
+        if current is None:
+            raise _not_installed(app)
+        receipt = load_receipt(current.path).with_secrets(load_credentials(current.path))
+        request = request_from_receipt(receipt)
+        if not latest:  # every distribution at its recorded version (not those from a URL)
+            held = receipt.distributions.items()
+            exact = tuple(f"{n}=={v}" for n, v in held if n not in receipt.direct_urls)
+            request = replace(request, exact=exact)
+        interpreter = target or _python_again(receipt, environ)
+        log = paths.new_log(f"reinstall-{app}")
+        change = Change()
+        tools = BuildContext(backend, interpreter, reporter, log)
+        try:
+            with contextlib.ExitStack() as after_commit, contextlib.suppress(signals.CleanupCut):
+                build_and_commit(paths, request, tools, change, after_commit, force=False)
+                paths.apps.collect_garbage(app)
+        except AppxError as error:
+            if error.log_path is None:
+                log.unlink(missing_ok=True)
+            raise
+        log.unlink(missing_ok=True)
+    new = change.receipt
+    assert new is not None  # noqa: S101 -- committed, or an exception went out
+    return ReinstallResult(app, "reinstalled", receipt.version, new.version, new.python.version)
+
+
+def _python_again(receipt: Receipt, environ: Mapping[str, str]) -> Interpreter:
+    """The app's recorded Python; when it is gone, the same request found again (an
+    upgraded Python at another path), or an error that says how to move the app."""
+    try:
+        return recorded_python(receipt)
+    except PythonNotFoundError as gone:
+        if not receipt.python.requested or receipt.python.requested_by == "appx":
+            raise
+        try:
+            return find_python(receipt.python.requested, environ=environ, default=None)
+        except PythonNotFoundError:
+            raise gone from None
+
+
 def rollback_app(paths: AppxPaths, name: str, reporter: Reporter) -> RollbackResult:
     """Make the previous generation current again, links included (the two swap)."""
     paths.check_usable(write=True)
@@ -195,7 +287,7 @@ def recorded_python(receipt: Receipt) -> Interpreter:
     if not os.access(executable, os.X_OK):
         raise PythonNotFoundError(
             f"the Python of {receipt.app} is gone: {executable}",
-            f"move the app to another Python: appx install --force --python 3.X {receipt.app}",
+            f"move the app to another Python: appx reinstall --python 3.X {receipt.app}",
         )
     major, minor, micro = (int(part) for part in f"{receipt.python.version}.0.0".split(".")[:3])
     return Interpreter(

@@ -9,7 +9,7 @@ from appx.output import error_json
 from appx.render import failure_of
 
 if TYPE_CHECKING:
-    from appx.lifecycle import UpgradeResult
+    from appx.lifecycle import ReinstallResult, UpgradeResult
     from appx.output import Console
 
 SCHEMA = 1
@@ -47,3 +47,14 @@ def _json(result: UpgradeResult) -> dict[str, Any]:
         "commands": list(result.commands),
         "error": None if result.error is None else error_json(result.error),
     }
+
+
+def render_reinstall(console: Console, results: Sequence[ReinstallResult]) -> None:
+    failure = failure_of(console, [(r.app, r.error) for r in results])
+    for result in results:
+        if result.status == "reinstalled":
+            console.info(f"reinstalled {result.app} {result.new_version} (Python {result.python})")
+    if not results:
+        console.info("no apps to reinstall")
+    if failure is not None:
+        raise failure

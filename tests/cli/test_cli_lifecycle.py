@@ -88,3 +88,23 @@ def test_an_upgrade_killed_before_its_commit_leaves_the_old_version(
     assert versions(run_appx) == {"multi-cmd": "2.0"}
     assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-c"}
     assert factories.run([appx_env.bin_dir / "multi-c"]).stdout.strip() == "multi-cmd 2.0"
+
+
+def test_reinstall_at_the_recorded_versions_and_on_another_python(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    assert run_appx("install", "app-with-dep").code == 0
+    again = run_appx("reinstall", "app-with-dep")
+    assert again.code == 0, again
+    assert "reinstalled app-with-dep 1.0" in again.stdout
+    assert output_of(appx_env.bin_dir / "app-with-dep") == "app-with-dep 1.0"
+    moved = run_appx("reinstall", "--python", "3.12", "app-with-dep")
+    if moved.code == 7:
+        pytest.skip(f"no Python 3.12 here: {moved.stderr.strip()}")
+    assert moved.code == 0, moved
+    listing = json.loads(run_appx("list", "--json").stdout)
+    assert listing["apps"][0]["python"].startswith("3.12.")
+    assert output_of(appx_env.bin_dir / "app-with-dep") == "app-with-dep 1.0"
+    assert run_appx("rollback", "app-with-dep").code == 0  # back on the first Python
+    listing = json.loads(run_appx("list", "--json").stdout)
+    assert not listing["apps"][0]["python"].startswith("3.12.")

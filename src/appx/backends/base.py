@@ -51,8 +51,10 @@ class Backend(Protocol):
         index: IndexOptions,
         log: Path,
         on_start: OnStart,
+        constraints: Sequence[str] = (),
     ) -> None:
-        """Install the app's requirement (editable if asked) and any others beside it."""
+        """Install the app's requirement (editable if asked) and any others beside it;
+        ``constraints`` (lines such as ``click==8.1.7``) hold the versions chosen."""
         ...
 
     def resolve_name(

@@ -77,6 +77,7 @@ class PipBackend:
         index: IndexOptions,
         log: Path,
         on_start: OnStart,
+        constraints: Sequence[str] = (),
     ) -> None:
         first, *others = requirements
         targets = ["-e", first] if editable else [first]
@@ -88,8 +89,16 @@ class PipBackend:
             *_PIP_FLAGS,
         ]
         argv += _index_args(index) + targets
+        held = self.paths.apps.scratch_path("constraints")
+        if constraints:
+            held.write_text("".join(f"{line}\n" for line in constraints), encoding="utf-8")
+            argv += ["--constraint", held]
         env = pip_environment()
-        if proc.run_logged(argv, log=log, env=env, on_start=on_start, redact=redact) != 0:
+        try:
+            code = proc.run_logged(argv, log=log, env=env, on_start=on_start, redact=redact)
+        finally:
+            held.unlink(missing_ok=True)
+        if code != 0:
             raise InstallerError(
                 f"pip failed to install {' '.join(redact(r) for r in requirements)}",
                 _last_error_line(log) or "see the log for pip's output",
