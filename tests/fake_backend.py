@@ -99,6 +99,23 @@ class FakeBackend:
         for requirement in requirements:
             self._install(layout, Requirement(requirement), True, log)
 
+    def resolve(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+    ) -> dict[str, str]:
+        found: dict[str, str] = {}
+        pending = [Requirement(r) for r in requirements]
+        while pending:
+            package = self._newest(pending.pop())
+            if package is not None:
+                found[canonicalize_name(package.name)] = package.version
+                pending += [Requirement(d) for d in package.dependencies]
+        return found
+
     def resolve_name(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> str:

@@ -11,6 +11,7 @@ import pytest
 from appx.errors import InstallerError, NotInstalledError, PythonNotFoundError, SpecError
 from appx.lifecycle import reinstall_apps, rollback_app, set_pinned, unpinned, upgrade_apps
 from appx.listing import list_apps
+from appx.outdated import outdated_apps
 from appx.output import Console
 from appx.paths import AppxPaths
 from appx.receipt import receipt_path
@@ -159,3 +160,19 @@ def _distributions(paths: AppxPaths) -> dict[str, str]:
     (status,) = list_apps(paths).apps
     assert status.receipt is not None
     return status.receipt.distributions
+
+
+def test_outdated_says_what_upgrade_all_would_change_and_changes_nothing(
+    paths: AppxPaths,
+) -> None:
+    fake = backend()
+    install(paths, "tool==1.0", "other", backend=fake)
+    (found,) = outdated_apps(paths, console(), backend=fake)
+    assert (found.app, found.version, found.latest) == ("tool", "1.0", "2.0")
+    assert found.changes == ("tool 1.0 -> 2.0",)
+    assert len(generations(paths, "tool")) == 1
+    set_pinned(paths, "tool", True, console())
+    assert [o.pinned for o in outdated_apps(paths, console(), backend=fake)] == [True]
+    set_pinned(paths, "tool", False, console())
+    upgrade_apps(paths, ["tool"], console(), backend=fake)
+    assert outdated_apps(paths, console(), backend=fake) == []

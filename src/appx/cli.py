@@ -214,6 +214,9 @@ def list_(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print a JSON document (schema 1).")
     ] = False,
+    outdated: Annotated[
+        bool, typer.Option("--outdated", help="What upgrade-all would change (asks the index).")
+    ] = False,
 ) -> None:
     """List installed apps, their commands, and any problem with them.
 
@@ -222,12 +225,19 @@ def list_(
       appx list
       appx list --short
       appx list --json | jq '.apps[].app'
+      appx list --outdated
     """
+    state = _state(ctx)
+    state.console.use_json(json_output)
+    if outdated:
+        from appx.outdated import outdated_apps
+        from appx.render_lifecycle import render_outdated
+
+        render_outdated(state.console, outdated_apps(state.paths, state.console))
+        return
     from appx.listing import list_apps
     from appx.render import render_list
 
-    state = _state(ctx)
-    state.console.use_json(json_output)
     render_list(state.console, list_apps(state.paths), short=short)
 
 

@@ -21,7 +21,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from appx import signals
 from appx.backends import get_backend
 from appx.backends.base import Backend
-from appx.build import BuildContext, request_from_receipt
+from appx.build import BuildContext, BuildRequest, request_from_receipt
 from appx.change import Change, build_and_commit
 from appx.commit import expose_and_flip
 from appx.credentials import load_credentials
@@ -128,12 +128,7 @@ def _upgrade_one(
             if skip_pinned:
                 return UpgradeResult(app, "pinned", receipt.version, receipt.version)
             raise SpecError(f"{app} is pinned", f"unpin it first: appx unpin {app}")
-        request = request_from_receipt(receipt)
-        if request.spec is not None and request.spec.kind == "name":
-            loose = unpinned(request.spec.requirement)
-            request = replace(request, spec=replace(request.spec, raw=loose, requirement=loose))
-        if include_injected:
-            request = replace(request, injected=tuple(map(unpinned, request.injected)))
+        request = upgrade_request(receipt, include_injected=include_injected)
         log = paths.new_log(f"upgrade-{app}")
         change = Change()
         tools = BuildContext(backend, recorded_python(receipt), reporter, log)
@@ -266,6 +261,18 @@ def rollback_app(paths: AppxPaths, name: str, reporter: Reporter) -> RollbackRes
                 on_commit=lambda _: after_commit.enter_context(signals.committed()),
             )
     return RollbackResult(app, old.version, target.version)
+
+
+def upgrade_request(receipt: Receipt, *, include_injected: bool) -> BuildRequest:
+    """What an upgrade builds: the receipt's request with the app's version specifier
+    dropped (and the injected packages', if asked); a path or URL rebuilt as it is."""
+    request = request_from_receipt(receipt)
+    if request.spec is not None and request.spec.kind == "name":
+        loose = unpinned(request.spec.requirement)
+        request = replace(request, spec=replace(request.spec, raw=loose, requirement=loose))
+    if include_injected:
+        request = replace(request, injected=tuple(map(unpinned, request.injected)))
+    return request
 
 
 def unpinned(requirement: str) -> str:

@@ -10,6 +10,7 @@ from appx.render import failure_of
 
 if TYPE_CHECKING:
     from appx.lifecycle import ReinstallResult, UpgradeResult
+    from appx.outdated import Outdated
     from appx.output import Console
 
 SCHEMA = 1
@@ -58,3 +59,35 @@ def render_reinstall(console: Console, results: Sequence[ReinstallResult]) -> No
         console.info("no apps to reinstall")
     if failure is not None:
         raise failure
+
+
+def render_outdated(console: Console, found: Sequence[Outdated]) -> None:
+    """Each app upgrade-all would change, and how; an app whose check failed says why."""
+    if console.json_mode:
+        console.emit_json(
+            {
+                "schema": SCHEMA,
+                "outdated": [
+                    {
+                        "app": o.app,
+                        "version": o.version,
+                        "latest": o.latest,
+                        "changes": list(o.changes),
+                        "pinned": o.pinned,
+                        "error": None if o.error is None else error_json(o.error),
+                    }
+                    for o in found
+                ],
+            }
+        )
+        return
+    if not found:
+        console.result("every app is at its newest version")
+    for item in found:
+        if item.error is not None:
+            console.warn(f"{item.app}: could not check: {item.error.message}")
+            continue
+        pinned = " (pinned: upgrade-all skips it)" if item.pinned else ""
+        console.result(f"{item.app} {item.version} -> {item.latest}{pinned}")
+        for change in item.changes:
+            console.result(f"  {change}")

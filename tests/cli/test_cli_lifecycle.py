@@ -108,3 +108,15 @@ def test_reinstall_at_the_recorded_versions_and_on_another_python(
     assert run_appx("rollback", "app-with-dep").code == 0  # back on the first Python
     listing = json.loads(run_appx("list", "--json").stdout)
     assert not listing["apps"][0]["python"].startswith("3.12.")
+
+
+def test_list_outdated_changes_nothing(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    assert run_appx("install", "cowsay-lite==1.0", "gui-app").code == 0
+    result = run_appx("list", "--outdated", "--json")
+    assert result.code == 0, result
+    (entry,) = json.loads(result.stdout)["outdated"]
+    assert (entry["app"], entry["version"], entry["latest"]) == ("cowsay-lite", "1.0", "2.0")
+    assert versions(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
+    assert "cowsay-lite 1.0 -> 2.0" in run_appx("list", "--outdated").stdout

@@ -61,6 +61,18 @@ class Backend(Protocol):
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> str: ...
 
+    def resolve(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+    ) -> dict[str, str]:
+        """What installing the requirements now would install (name -> version), installing
+        nothing: for `list --outdated`."""
+        ...
+
 
 _PROBE = (
     "import json, sysconfig; "

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -109,6 +110,36 @@ class PipBackend:
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> str:
         """Learn a spec's distribution name from pip's dry-run report, in a scratch venv."""
+        return _requested_name(self._dry_run(interpreter, [requirement], index, log, deps=False))
+
+    def resolve(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+    ) -> dict[str, str]:
+        """What installing the requirements now would install: name -> version (a dry run)."""
+        items = self._dry_run(interpreter, requirements, index, log, deps=True)
+        try:
+            return {
+                canonicalize_name(item["metadata"]["name"]): str(item["metadata"]["version"])
+                for item in items
+            }
+        except (KeyError, TypeError):
+            raise InstallerError("pip's dry run reported no versions", "see the log") from None
+
+    def _dry_run(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        index: IndexOptions,
+        log: Path,
+        *,
+        deps: bool,
+    ) -> list[Any]:
+        """pip's report of what it would install, from a scratch venv of the interpreter."""
         scratch = self.paths.apps.scratch_path("resolve")
         try:
             self.create_venv(interpreter, scratch / "venv", log=log, on_start=lambda _: None)
@@ -118,15 +149,16 @@ class PipBackend:
                 self._runner(interpreter),
                 "install",
             ]
-            argv += [*_PIP_FLAGS, "--dry-run", "--no-deps", "--ignore-installed", "--quiet"]
-            argv += ["--report", report, *_index_args(index), requirement]
+            argv += [*_PIP_FLAGS, "--dry-run", "--ignore-installed", "--quiet"]
+            argv += [] if deps else ["--no-deps"]
+            argv += ["--report", report, *_index_args(index), *requirements]
             if proc.run_logged(argv, log=log, env=pip_environment(), redact=redact) != 0:
                 raise InstallerError(
-                    f"pip could not resolve {redact(requirement)}",
+                    f"pip could not resolve {' '.join(redact(r) for r in requirements)}",
                     _last_error_line(log) or "see the log for pip's output",
                     log_path=str(log),
                 )
-            return _requested_name(report)
+            return _report_items(report)
         finally:
             remove_tree(scratch)
 
@@ -224,13 +256,21 @@ def _stage_pip(paths: AppxPaths, source: Path, home: Path) -> None:
             remove_tree(stage)
 
 
-def _requested_name(report: Path) -> str:
+def _report_items(report: Path) -> list[Any]:
     try:
-        data = json.loads(report.read_text(encoding="utf-8"))
-        items = data["install"]
+        items = json.loads(report.read_text(encoding="utf-8"))["install"]
+    except (OSError, ValueError, KeyError, TypeError):
+        items = None
+    if not isinstance(items, list):
+        raise InstallerError("pip's dry run wrote no report", "see the log for pip's output")
+    return items
+
+
+def _requested_name(items: list[Any]) -> str:
+    try:
         chosen = next((i for i in items if i.get("requested")), items[0])
         return canonicalize_name(chosen["metadata"]["name"])
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+    except (KeyError, IndexError, TypeError, AttributeError):
         raise InstallerError(
             "pip's dry run did not name the package", "check that the spec names one project"
         ) from None

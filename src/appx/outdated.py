@@ -1,0 +1,69 @@
+"""`appx list --outdated`: what `upgrade-all` would change, from a dry run of each upgrade."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from appx.backends import get_backend
+from appx.backends.base import Backend
+from appx.credentials import load_credentials
+from appx.errors import AppxError
+from appx.lifecycle import recorded_python, upgrade_request
+from appx.output import Reporter
+from appx.paths import AppxPaths
+from appx.receipt import load_receipt
+
+
+@dataclass(frozen=True)
+class Outdated:
+    """An app that upgrade-all would change: what moves, or why it would not."""
+
+    app: str
+    version: str
+    latest: str
+    changes: tuple[str, ...]  # "click 8.1.7 -> 8.1.8", "new-dep (new) 1.0", "old-dep 2.0 (gone)"
+    pinned: bool = False
+    error: AppxError | None = None
+
+
+def outdated_apps(
+    paths: AppxPaths, reporter: Reporter, *, backend: Backend | None = None
+) -> list[Outdated]:
+    """What `upgrade-all` would change, from a dry run of each app's upgrade: nothing is
+    built or changed (each dry run uses a scratch venv, deleted after)."""
+    installer = backend or get_backend("pip", paths)
+    found: list[Outdated] = []
+    for app in paths.apps.installed():
+        current = paths.apps.read_current(app)
+        if current is None:  # pragma: no cover -- uninstalled meanwhile
+            continue
+        log = paths.new_log(f"outdated-{app}")
+        try:
+            receipt = load_receipt(current.path).with_secrets(load_credentials(current.path))
+            request = upgrade_request(receipt, include_injected=False)
+            with reporter.step(f"Looking for newer releases of {app}"):
+                newest = installer.resolve(
+                    recorded_python(receipt), request.requirements, index=request.index, log=log
+                )
+        except AppxError as error:
+            found.append(Outdated(app, "", "", (), error=error))
+            continue
+        log.unlink(missing_ok=True)
+        changes = _changes(receipt.distributions, newest)
+        if changes:
+            latest = newest.get(receipt.package, receipt.version)
+            pinned = paths.pin_path(app).exists()
+            found.append(Outdated(app, receipt.version, latest, changes, pinned))
+    return found
+
+
+def _changes(installed: Mapping[str, str], newest: Mapping[str, str]) -> tuple[str, ...]:
+    moved = [
+        f"{name} {installed[name]} -> {version}"
+        for name, version in newest.items()
+        if name in installed and installed[name] != version
+    ]
+    moved += [f"{name} (new) {v}" for name, v in newest.items() if name not in installed]
+    moved += [f"{name} {v} (gone)" for name, v in installed.items() if name not in newest]
+    return tuple(moved)
