@@ -47,6 +47,7 @@ def smoke(session: nox.Session) -> None:
                 str(home / ".local" / "bin" / command[0]), *command[1:], env=env, external=True
             )
         _smoke_run(session, appx, env)
+        session.run(str(appx), "upgrade-all", env=env, external=True)
         session.run(str(appx), "list", env=env, external=True)
         session.run(str(appx), "uninstall", "black", "pycowsay", env=env, external=True)
         for gone in ("black", "blackd", "pycowsay"):
