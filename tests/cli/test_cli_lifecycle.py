@@ -120,3 +120,24 @@ def test_list_outdated_changes_nothing(
     assert (entry["app"], entry["version"], entry["latest"]) == ("cowsay-lite", "1.0", "2.0")
     assert versions(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
     assert "cowsay-lite 1.0 -> 2.0" in run_appx("list", "--outdated").stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "version"), [("after-links", "2.0"), ("after-flip", "1.0")])
+def test_a_rollback_killed_half_way_is_whole_before_or_after(
+    point: str,
+    version: str,
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_appx("install", "multi-cmd==1.0").code == 0
+    assert run_appx("upgrade", "multi-cmd").code == 0
+    with monkeypatch.context() as patch:
+        patch.setenv("APPX_FAULT_AT", point)
+        killed = run_appx("rollback", "multi-cmd")
+    assert killed.code == -9, killed
+    assert run_appx("install", "gui-app").code == 0  # any change mends the links
+    assert versions(run_appx) == {"multi-cmd": version, "gui-app": "1.0"}
+    assert output_of(appx_env.bin_dir / "multi-a") == f"multi-cmd {version}"
