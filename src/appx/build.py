@@ -48,6 +48,7 @@ class BuildRequest:
     include_deps: bool
     index: IndexOptions
     injected: tuple[str, ...] = ()  # requirements installed beside the app's own
+    injected_apps: tuple[str, ...] = ()  # injected distributions whose commands are exposed
     exact: tuple[str, ...] = ()  # constraints (`name==version`) a reinstall holds; not recorded
 
     @property
@@ -78,6 +79,7 @@ def request_from_receipt(receipt: Receipt) -> BuildRequest:
         receipt.include_deps,
         receipt.index,
         receipt.injected,
+        receipt.injected_apps,
     )
 
 
@@ -146,11 +148,12 @@ def _exposed(
     venv: Path, layout: VenvLayout, distributions: Mapping[str, DistInfo], request: BuildRequest
 ) -> Exposed:
     """The commands and man pages to expose; refuse a package that has no commands."""
-    wanted = list(distributions) if request.include_deps else [request.package]
+    own = [request.package, *request.injected_apps]
+    wanted = list(distributions) if request.include_deps else own
     exposed = read_exposed(venv, layout.purelib, layout.scripts, wanted)
     if exposed.commands:
         return exposed
-    others = [d for d in distributions if d != request.package and not request.include_deps]
+    others = [d for d in distributions if d not in own and not request.include_deps]
     offered = read_exposed(venv, layout.purelib, layout.scripts, others).commands
     hint = (
         f"its dependencies provide {', '.join(c.name for c in offered)}: add --include-deps"
@@ -197,6 +200,7 @@ def make_receipt(
         include_deps=request.include_deps,
         index=request.index,  # save_receipt keeps its secrets in the credentials file
         injected=request.injected,
+        injected_apps=request.injected_apps,
         distributions={d.name: d.version for d in distributions.values()},
         direct_urls=direct_urls((d.name, d.path) for d in distributions.values()),
         commands=commands,

@@ -122,6 +122,7 @@ def listing_json(listing: Listing) -> dict[str, Any]:
                 "editable": receipt.editable if receipt else None,
                 "commands": [_exposed_json(c) for c in status.commands],
                 "man_pages": [_exposed_json(m) for m in status.man_pages],
+                "injected": list(receipt.injected) if receipt else None,
                 "problems": list(status.problems),
                 "pinned": status.pinned,
             }

@@ -274,13 +274,14 @@ def exec_app(argv: Sequence[str]) -> NoReturn:
     os.execv(argv[0], list(argv))  # noqa: S606 -- the user's app, as asked
 
 
-def run_app(argv: Sequence[str]) -> int:
+def run_app(argv: Argv, env: Mapping[str, str] | None = None) -> int:
     """Run the app as a child in the foreground and return its exit code (128+N for signal N).
 
+    Its output goes straight to the terminal; ``env`` replaces the environment when given.
     Ctrl-C reaches the app through the terminal; appx ignores it meanwhile and passes
     SIGTERM on, so that it can clean up after the app, whatever the app does.
     """
-    child = subprocess.Popen(list(argv))
+    child = subprocess.Popen([os.fspath(arg) for arg in argv], env=env)
     previous = {
         signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
         signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, _: child.send_signal(signum)),

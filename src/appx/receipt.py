@@ -97,7 +97,8 @@ class Receipt:
     direct_urls: dict[str, DirectUrl] = field(default_factory=dict)  # name -> origin
     commands: tuple[ExposedCommand, ...] = ()
     man_pages: tuple[ExposedManPage, ...] = ()
-    injected: tuple[str, ...] = ()
+    injected: tuple[str, ...] = ()  # requirements installed beside the app's own
+    injected_apps: tuple[str, ...] = ()  # injected distributions whose commands are exposed
     pins: tuple[str, ...] = ()
     appx_version: str = ""
     created: str = ""
@@ -124,12 +125,14 @@ class Receipt:
         """This receipt with every secret redacted, and the originals of what held one."""
         originals = {"spec": self.spec, "requirement": self.requirement}
         originals.update({f"index.{key}": text for key, text in self.index.texts()})
+        originals.update({f"injected.{i}": text for i, text in enumerate(self.injected)})
         secrets = {key: value for key, value in originals.items() if split_secrets(value)[1]}
         public = replace(
             self,
             spec=redact(self.spec),
             requirement=redact(self.requirement),
             index=self.index.map_texts(lambda _key, text: redact(text)),
+            injected=tuple(map(redact, self.injected)),
         )
         return public, secrets
 
@@ -140,6 +143,9 @@ class Receipt:
             spec=secrets.get("spec", self.spec),
             requirement=secrets.get("requirement", self.requirement),
             index=self.index.map_texts(lambda key, text: secrets.get(f"index.{key}", text)),
+            injected=tuple(
+                secrets.get(f"injected.{i}", text) for i, text in enumerate(self.injected)
+            ),
         )
 
 

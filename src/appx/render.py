@@ -87,6 +87,8 @@ def render_list(console: Console, listing: Listing, *, short: bool) -> None:
             console.result(f"  commands: {', '.join(c.name for c in status.commands)}")
             if status.man_pages:
                 console.result(f"  man pages: {', '.join(m.name for m in status.man_pages)}")
+            if receipt.injected:
+                console.result(f"  injected: {', '.join(receipt.injected)}")
         if not short:
             for problem in status.problems:
                 console.result(f"  problem: {problem}")

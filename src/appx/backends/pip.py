@@ -162,6 +162,10 @@ class PipBackend:
         finally:
             remove_tree(scratch)
 
+    def pip_command(self, venv_python: Path, interpreter: Interpreter) -> list[str]:
+        """The argv prefix that runs the shared pip against a venv (for ``appx runpip``)."""
+        return [os.fspath(venv_python), os.fspath(self._runner(interpreter))]
+
     def _source(self, interpreter: Interpreter) -> tuple[str, Path]:
         """(pip version, where to copy it from) for a target Python."""
         own = _own_pip()

@@ -1,0 +1,80 @@
+"""inject, uninject and runpip end to end, against the local index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from appx_checks import dir_entries, output_of
+from factories import Env, IndexServer, RunAppx
+
+
+def listed(run_appx: RunAppx) -> dict[str, list[str]]:
+    listing = json.loads(run_appx("list", "--json").stdout)
+    for entry in listing["apps"]:
+        assert entry["problems"] == [], entry
+    return {entry["app"]: entry["injected"] for entry in listing["apps"]}
+
+
+def frozen(run_appx: RunAppx, app: str) -> str:
+    result = run_appx("runpip", app, "freeze")
+    assert result.code == 0, result
+    return result.stdout
+
+
+def test_inject_and_uninject_a_package_with_its_command(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, tmp_path: Path
+) -> None:
+    assert run_appx("install", "cowsay-lite==1.0").code == 0
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# what the app needs\ndep-lib\n")
+    result = run_appx("inject", "cowsay-lite", "-r", str(requirements), "--include-apps")
+    assert result.code == 0, result
+    assert "injected dep-lib into cowsay-lite" in result.stdout
+    assert "dep-lib==1.0" in frozen(run_appx, "cowsay-lite")
+    assert listed(run_appx) == {"cowsay-lite": ["dep-lib"]}
+    assert "injected: dep-lib" in run_appx("list").stdout
+    assert dir_entries(appx_env.bin_dir) == {"cowsay-lite", "dep-tool"}
+    assert output_of(appx_env.bin_dir / "dep-tool") == "dep-lib 1.0"
+
+    upgraded = run_appx("upgrade", "cowsay-lite")
+    assert "cowsay-lite 1.0 -> 2.0" in upgraded.stdout, upgraded
+    assert listed(run_appx) == {"cowsay-lite": ["dep-lib"]}
+    assert dir_entries(appx_env.bin_dir) == {"cowsay-lite", "dep-tool"}
+
+    removed = run_appx("uninject", "cowsay-lite", "dep-lib", "--json")
+    assert removed.code == 0, removed
+    document = json.loads(removed.stdout)
+    assert (document["status"], document["packages"], document["injected"]) == (
+        "uninjected",
+        ["dep-lib"],
+        [],
+    )
+    assert "dep-lib" not in frozen(run_appx, "cowsay-lite")
+    assert dir_entries(appx_env.bin_dir) == {"cowsay-lite"}
+    assert listed(run_appx) == {"cowsay-lite": []}
+    again = run_appx("uninject", "cowsay-lite", "dep-lib")
+    assert again.code == 3, again
+    assert "nothing is injected into cowsay-lite" in again.stderr
+
+    back = run_appx("rollback", "cowsay-lite")
+    assert back.code == 0, back
+    assert listed(run_appx) == {"cowsay-lite": ["dep-lib"]}
+    assert output_of(appx_env.bin_dir / "dep-tool") == "dep-lib 1.0"
+
+
+def test_runpip_reads_and_refuses_changes(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    assert run_appx("install", "app-with-dep").code == 0
+    listing = run_appx("runpip", "app-with-dep", "list", "--format", "json")
+    assert listing.code == 0, listing
+    names = {p["name"] for p in json.loads(listing.stdout)}
+    assert {"app-with-dep", "dep-lib"} <= names
+    missing = run_appx("runpip", "app-with-dep", "show", "not-there")
+    assert missing.code == 1  # pip's own exit code
+    refused = run_appx("runpip", "app-with-dep", "install", "cowsay-lite")
+    assert refused.code == 3, refused
+    assert "appx inject app-with-dep PKG" in refused.stderr
+    assert "cowsay-lite" not in frozen(run_appx, "app-with-dep")
+    assert run_appx("runpip", "nope", "list").code == 4
