@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from appx_checks import dir_entries, output_of
 from factories import Env, IndexServer, RunAppx
 
@@ -78,3 +80,26 @@ def test_runpip_reads_and_refuses_changes(
     assert "appx inject app-with-dep PKG" in refused.stderr
     assert "cowsay-lite" not in frozen(run_appx, "app-with-dep")
     assert run_appx("runpip", "nope", "list").code == 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "point", ["after-marker", "after-venv", "after-install", "after-receipt", "after-links"]
+)
+def test_an_inject_killed_before_its_commit_changes_nothing(
+    point: str,
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_appx("install", "cowsay-lite==1.0").code == 0
+    with monkeypatch.context() as patch:
+        patch.setenv("APPX_FAULT_AT", point)
+        killed = run_appx("inject", "--include-apps", "cowsay-lite", "dep-lib")
+    assert killed.code == -9, killed
+    assert run_appx("install", "gui-app").code == 0  # any change mends what the kill left
+    assert listed(run_appx)["cowsay-lite"] == []
+    assert dir_entries(appx_env.bin_dir) == {"cowsay-lite", "gui-app"}
+    assert run_appx("inject", "--include-apps", "cowsay-lite", "dep-lib").code == 0
+    assert output_of(appx_env.bin_dir / "dep-tool") == "dep-lib 1.0"
