@@ -13,7 +13,7 @@ import typer.main
 # typer (0.26 and later) vendors click: these are the classes its parser really raises.
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from appx import __version__, cli_inject, cli_lifecycle, cli_run
+from appx import __version__, cli_inject, cli_lifecycle, cli_run, cli_sync
 from appx.errors import AppxError, InterruptedByUser, UsageError, from_exception
 from appx.output import Console
 from appx.paths import AppxPaths
@@ -274,6 +274,7 @@ app.command("run", context_settings=cli_run.CONTEXT_SETTINGS)(cli_run.run_comman
 app.add_typer(cli_run.cache_app, name="cache")
 cli_lifecycle.register(app)
 cli_inject.register(app)
+cli_sync.register(app)
 
 
 def _json_requested(argv: Sequence[str]) -> bool:

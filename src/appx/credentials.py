@@ -115,3 +115,17 @@ def load_credentials(generation: Path) -> dict[str, str]:
             "reinstall the app with --force",
         )
     return data
+
+
+def drop_hidden(text: str) -> str:
+    """Remove the user-info that :func:`redact` hid (``https://u:****@h`` -> ``https://h``).
+
+    A placeholder is no credential: without it the installer can find the real one
+    itself (netrc, a keyring, its own configuration) for a text read back from a file.
+    """
+
+    def drop(match: re.Match[str]) -> str:
+        user, colon, password = match["userinfo"].partition(":")
+        return match["scheme"] if (password if colon else user) == HIDDEN else match[0]
+
+    return _USERINFO_RE.sub(drop, text)
