@@ -248,17 +248,25 @@ def test_differences_name_each_setting(paths: AppxPaths) -> None:
     )
 
 
-def test_injected_packages_not_restored_are_named(paths: AppxPaths) -> None:
+def test_injected_packages_and_every_version_are_restored(paths: AppxPaths) -> None:
     fake = backend()
+    fake.releases["plugin"] = [FakePackage("plugin", "1.0")]
     install(paths, "other", backend=fake)
-    entries = [replace(e, injected=("plugin==1.0",)) for e in exported(paths)]
+    entries = [
+        replace(e, injected=("plugin",), distributions={"other": "1.0", "plugin": "1.0"})
+        for e in exported(paths)
+    ]
     uninstall_all(paths, console())
+    fake.releases["plugin"].append(FakePackage("plugin", "2.0"))  # newer, not wanted
     steps = plan_sync(entries, installed_apps(paths))
-    err = io.StringIO()
     tools = SyncTools({"PATH": ""}, paths.home, backend=fake, interpreter=this_interpreter())
-    (result,) = apply_sync(paths, steps, Console(out=io.StringIO(), err=err), tools)
+    (result,) = apply_sync(paths, steps, console(), tools)
     assert result.status == "done"
-    assert "injected packages are not restored by sync yet: plugin==1.0" in err.getvalue()
+    (app,) = installed_apps(paths)
+    assert app.receipt is not None
+    assert app.receipt.injected == ("plugin",)
+    assert app.receipt.distributions == {"other": "1.0", "plugin": "1.0"}
+    assert plan_sync(entries, installed_apps(paths))[0].action == "keep"
 
 
 def test_ctrl_c_during_one_app_stops_the_rest(paths: AppxPaths) -> None:

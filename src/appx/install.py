@@ -39,6 +39,8 @@ class InstallOptions:
     suffix: str = ""
     include_deps: bool = False
     index: IndexOptions = field(default_factory=IndexOptions)
+    injected: tuple[str, ...] = ()  # more requirements installed beside the app (sync)
+    exact: tuple[str, ...] = ()  # constraints that hold versions (sync); not recorded
     editable: bool = False
     keep_log: bool = False
     backend: str = "pip"
@@ -193,7 +195,16 @@ def _build_and_commit(
     replacing: bool,
 ) -> InstallResult:
     """Build a new generation and commit it; from the commit on, a signal keeps the change."""
-    request = BuildRequest(app, name, spec, ctx.options.suffix, ctx.options.include_deps, ctx.index)
+    request = BuildRequest(
+        app,
+        name,
+        spec,
+        ctx.options.suffix,
+        ctx.options.include_deps,
+        ctx.index,
+        ctx.options.injected,
+        exact=ctx.options.exact,
+    )
     tools = BuildContext(ctx.backend, ctx.interpreter, ctx.reporter, log)
     ctx.change = Change()
     build_and_commit(ctx.paths, request, tools, ctx.change, after_commit, force=ctx.options.force)

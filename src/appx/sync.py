@@ -144,8 +144,8 @@ def differences(entry: ExportedApp, receipt: Receipt, *, versions: bool = True) 
         found.append("--include-deps" if entry.include_deps else "without --include-deps")
     if receipt.editable != entry.editable:
         found.append("editable" if entry.editable else "not editable")
-    # injected packages are not compared: install cannot restore them yet, so a
-    # difference would rebuild the app on every sync without mending it (apply warns)
+    if tuple(map(redact, receipt.injected)) != tuple(map(redact, entry.injected)):
+        found.append("injected packages differ")
     if _redacted_index(receipt) != entry.index.map_texts(lambda _key, text: redact(text)):
         found.append("index options differ")
     return tuple(found)
@@ -253,12 +253,11 @@ def _apply_one(
         (upgraded,) = upgrade_apps(paths, [step.app], reporter, backend=tools.backend)
         status: Status = "failed" if upgraded.error else "done"
         return SyncResult(step, status, upgraded.new_version, upgraded.commands, upgraded.error)
-    if entry.injected:
-        reporter.warn(
-            f"{step.app}: its injected packages are not restored by sync yet:"
-            f" {', '.join(entry.injected)}; inject them again with appx inject {step.app}"
-        )
+    held = entry.distributions.items() if step.target != NEWEST else ()
+    own = entry.package if entry.kind != "name" else None  # from a path or URL: not held
     options = InstallOptions(
+        injected=tuple(drop_hidden(r) for r in entry.injected),
+        exact=tuple(f"{name}=={version}" for name, version in held if name != own),
         python=entry.python or None,
         force=True,
         suffix=entry.suffix,
