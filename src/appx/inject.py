@@ -23,14 +23,14 @@ from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.build import BuildContext, BuildRequest, request_from_receipt
 from appx.change import Change, build_and_commit
-from appx.credentials import load_credentials, redact
-from appx.errors import AppxError, NotInstalledError, SpecError
+from appx.credentials import redact
+from appx.errors import AppxError, SpecError
 from appx.inspect import validate_name
-from appx.lifecycle import recorded_python
+from appx.lifecycle import current_receipt, recorded_python
 from appx.locks import app_locks
 from appx.output import Reporter
 from appx.paths import AppxPaths
-from appx.receipt import Receipt, load_receipt
+from appx.receipt import Receipt
 from appx.specs import AppSpec, parse_spec
 from appx.uninstall import normalize_app
 
@@ -95,7 +95,7 @@ def inject_packages(
     installer = backend or get_backend("pip", paths)
     parsed = [parse_spec(raw, cwd=cwd) for raw in specs]
     with app_locks(paths, [app], reporter.warn):
-        receipt = _current_receipt(paths, app)
+        receipt = current_receipt(paths, app)
         log = paths.new_log(f"inject-{app}")
         try:
             names = [_name_of(spec, receipt, installer, log) for spec in parsed]
@@ -133,7 +133,7 @@ def uninject_packages(
     paths.check_usable(write=True)
     app = normalize_app(name)
     with app_locks(paths, [app], reporter.warn):
-        receipt = _current_receipt(paths, app)
+        receipt = current_receipt(paths, app)
         remaining = list(receipt.injected)
         gone: list[str] = []
         for package in packages:
@@ -215,13 +215,6 @@ def _result(old: Receipt, new: Receipt, status: InjectStatus, names: Sequence[st
         tuple(c.exposed_as for c in new.commands),
         tuple(map(redact, new.injected)),
     )
-
-
-def _current_receipt(paths: AppxPaths, app: str) -> Receipt:
-    current = paths.apps.read_current(app)
-    if current is None:
-        raise NotInstalledError(f"{app} is not installed", "run 'appx list' to see installed apps")
-    return load_receipt(current.path).with_secrets(load_credentials(current.path))
 
 
 def _not_injected(receipt: Receipt, package: str) -> SpecError:

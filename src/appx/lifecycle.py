@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -32,6 +32,8 @@ from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
 from appx.uninstall import normalize_app
+
+Result = TypeVar("Result")
 
 UpgradeStatus = Literal["upgraded", "unchanged", "pinned", "failed"]
 
@@ -93,22 +95,41 @@ def upgrade_apps(
     """
     paths.check_usable(write=True)
     installer = backend or get_backend("pip", paths)
-    results: list[UpgradeResult] = []
+    return each_app(
+        names,
+        lambda app: _upgrade_one(paths, app, reporter, installer, include_injected, skip_pinned),
+        lambda name, error: UpgradeResult(name, "failed", error=error),
+    )
+
+
+def each_app(
+    names: Sequence[str],
+    change: Callable[[str], Result],
+    failed: Callable[[str, AppxError], Result],
+) -> list[Result]:
+    """Change each app on its own: a failure is that app's result, never the batch's end;
+    a signal that came after an app's change committed starts no further app."""
+    results: list[Result] = []
     signals.clear_pending()
     for name in names:
         if signals.interrupt_pending():
             break
         try:
-            app = normalize_app(name)
-            results.append(
-                _upgrade_one(paths, app, reporter, installer, include_injected, skip_pinned)
-            )
+            results.append(change(normalize_app(name)))
         except AppxError as error:
-            results.append(UpgradeResult(name, "failed", error=error))
+            results.append(failed(name, error))
         except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
-            results.append(UpgradeResult(name, "failed", error=from_exception(error)))
+            results.append(failed(name, from_exception(error)))
     signals.clear_pending()
     return results
+
+
+def current_receipt(paths: AppxPaths, app: str) -> Receipt:
+    """The receipt of an app's current generation, with its secrets put back (to rebuild)."""
+    current = paths.apps.read_current(app)
+    if current is None:
+        raise _not_installed(app)
+    return load_receipt(current.path).with_secrets(load_credentials(current.path))
 
 
 def _upgrade_one(
@@ -120,10 +141,7 @@ def _upgrade_one(
     skip_pinned: bool,
 ) -> UpgradeResult:
     with app_locks(paths, [app], reporter.warn):
-        current = paths.apps.read_current(app)
-        if current is None:
-            raise _not_installed(app)
-        receipt = load_receipt(current.path).with_secrets(load_credentials(current.path))
+        receipt = current_receipt(paths, app)
         if paths.pin_path(app).exists():
             if skip_pinned:
                 return UpgradeResult(app, "pinned", receipt.version, receipt.version)
@@ -168,20 +186,11 @@ def reinstall_apps(
     paths.check_usable(write=True)
     installer = backend or get_backend("pip", paths)
     target = find_python(python, environ=environ, default=None) if python else None
-    results: list[ReinstallResult] = []
-    signals.clear_pending()
-    for name in names:
-        if signals.interrupt_pending():
-            break
-        try:
-            app = normalize_app(name)
-            results.append(_reinstall_one(paths, app, reporter, installer, latest, target, environ))
-        except AppxError as error:
-            results.append(ReinstallResult(name, "failed", error=error))
-        except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
-            results.append(ReinstallResult(name, "failed", error=from_exception(error)))
-    signals.clear_pending()
-    return results
+    return each_app(
+        names,
+        lambda app: _reinstall_one(paths, app, reporter, installer, latest, target, environ),
+        lambda name, error: ReinstallResult(name, "failed", error=error),
+    )
 
 
 def _reinstall_one(
@@ -194,10 +203,7 @@ def _reinstall_one(
     environ: Mapping[str, str],
 ) -> ReinstallResult:
     with app_locks(paths, [app], reporter.warn):
-        current = paths.apps.read_current(app)
-        if current is None:
-            raise _not_installed(app)
-        receipt = load_receipt(current.path).with_secrets(load_credentials(current.path))
+        receipt = current_receipt(paths, app)
         request = request_from_receipt(receipt)
         if not latest:  # every distribution at its recorded version (not those from a URL)
             held = receipt.distributions.items()
