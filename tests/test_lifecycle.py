@@ -176,3 +176,29 @@ def test_outdated_says_what_upgrade_all_would_change_and_changes_nothing(
     set_pinned(paths, "tool", False, console())
     upgrade_apps(paths, ["tool"], console(), backend=fake)
     assert outdated_apps(paths, console(), backend=fake) == []
+
+
+def test_upgrade_install_installs_what_is_missing(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "tool==1.0", backend=fake)
+    results = upgrade_apps(paths, ["other", "tool"], console(), install_missing=True, backend=fake)
+    assert [(r.app, r.status, r.new_version) for r in results] == [
+        ("other", "installed", "1.0"),
+        ("tool", "upgraded", "2.0"),
+    ]
+    (missing,) = upgrade_apps(paths, ["nothing-here"], console(), backend=fake)
+    assert isinstance(missing.error, NotInstalledError)
+
+
+def test_injected_packages_survive_a_reinstall(paths: AppxPaths) -> None:
+    fake = backend()
+    fake.releases["plugin"] = [FakePackage("plugin", "1.0")]
+    install(paths, "other", backend=fake)
+    from appx.inject import inject_packages
+
+    inject_packages(paths, "other", ["plugin"], console(), cwd=paths.home, backend=fake)
+    reinstall_apps(paths, ["other"], console(), environ={}, backend=fake)
+    (status,) = list_apps(paths).apps
+    assert status.receipt is not None
+    assert status.receipt.injected == ("plugin",)
+    assert "plugin" in status.receipt.distributions

@@ -16,6 +16,7 @@ def upgrade(
     include_injected: Annotated[
         bool, typer.Option(help="Upgrade the injected packages too.")
     ] = False,
+    install: Annotated[bool, typer.Option(help="Install an app that is not installed.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Upgrade apps to their newest releases: a new generation each, the old one kept.
@@ -30,7 +31,13 @@ def upgrade(
 
     state: State = ctx.find_root().obj
     state.console.use_json(json_output, {"results": []})
-    results = upgrade_apps(state.paths, names, state.console, include_injected=include_injected)
+    results = upgrade_apps(
+        state.paths,
+        names,
+        state.console,
+        include_injected=include_injected,
+        install_missing=install,
+    )
     render_upgrade(state.console, results)
 
 

@@ -35,7 +35,7 @@ from appx.uninstall import normalize_app
 
 Result = TypeVar("Result")
 
-UpgradeStatus = Literal["upgraded", "unchanged", "pinned", "failed"]
+UpgradeStatus = Literal["upgraded", "installed", "unchanged", "pinned", "failed"]
 
 
 @dataclass(frozen=True)
@@ -86,20 +86,43 @@ def upgrade_apps(
     *,
     include_injected: bool = False,
     skip_pinned: bool = False,
+    install_missing: bool = False,
     backend: Backend | None = None,
 ) -> list[UpgradeResult]:
     """Upgrade each app on its own; a failure is recorded in its result, not raised.
 
     A pinned app is refused (``upgrade APP``) or reported and skipped (``upgrade-all``:
-    ``skip_pinned``).
+    ``skip_pinned``). With ``install_missing``, an app that is not installed is installed
+    (``upgrade --install``), as ``appx install NAME`` would.
     """
     paths.check_usable(write=True)
     installer = backend or get_backend("pip", paths)
-    return each_app(
-        names,
-        lambda app: _upgrade_one(paths, app, reporter, installer, include_injected, skip_pinned),
-        lambda name, error: UpgradeResult(name, "failed", error=error),
+
+    def upgrade(app: str) -> UpgradeResult:
+        if install_missing and paths.apps.read_current(app) is None:
+            return _install_missing(paths, app, reporter, installer)
+        return _upgrade_one(paths, app, reporter, installer, include_injected, skip_pinned)
+
+    return each_app(names, upgrade, lambda name, error: UpgradeResult(name, "failed", error=error))
+
+
+def _install_missing(
+    paths: AppxPaths, app: str, reporter: Reporter, backend: Backend
+) -> UpgradeResult:
+    from appx.install import InstallOptions, install_apps  # the install path, as it is
+
+    (done,) = install_apps(
+        paths,
+        [app],
+        InstallOptions(),
+        reporter,
+        cwd=Path.cwd(),
+        environ=os.environ,
+        backend=backend,
     )
+    if done.error is not None:
+        raise done.error
+    return UpgradeResult(app, "installed", "", done.version, done.commands)
 
 
 def each_app(

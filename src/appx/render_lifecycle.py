@@ -27,7 +27,9 @@ def render_upgrade(console: Console, results: Sequence[UpgradeResult]) -> None:
             }
         )
     for result in results:
-        if result.status == "upgraded":
+        if result.status == "installed":
+            console.info(f"installed {result.app} {result.new_version}")
+        elif result.status == "upgraded":
             console.info(f"{result.app} {result.old_version} -> {result.new_version}")
         elif result.status == "unchanged":
             console.info(f"{result.app} {result.old_version}: already at the newest version")
