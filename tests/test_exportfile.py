@@ -82,9 +82,9 @@ def test_odd_strings_are_escaped_and_read_back_exactly() -> None:
     app = replace(
         full_app(),
         spec=ODD,
+        kind="url",  # a name spec must name its package; this one is only a text
         injected=(ODD, ""),
         index=IndexOptions(index_url=ODD, pip_args=(ODD,)),
-        distributions={"odd key é": ODD, "": "1"},
     )
     text = dumps([app])
     assert "\x00" not in text
@@ -158,7 +158,8 @@ def test_malformed_toml_is_an_error_naming_its_line() -> None:
         ('injected = ["black-plugin==1.0", "other"]', "injected = [1]", "not an array of strings"),
         ("no_index = true", "no_index = 1", r"\(black\+-b\): index: no_index is not true"),
         ('click = "8.1.7"', "click = 8", r"distributions: click is not a string"),
-        ('name = "black+-b"', 'name = "../x"', "does not match package"),
+        ('name = "black+-b"', 'name = "../x"', "contains a path separator"),
+        ('name = "black+-b"', 'name = "black+-c"', "does not match package"),
         ('name = "black+-b"', 'name = "black"', "does not match package"),
         ('kind = "name"', 'kind = "script"', "kind 'script' is not one of"),
         ('python = "3.12"', 'python = "3.12; rm"', "is not a version such as 3.12"),
@@ -196,3 +197,24 @@ def test_files_are_written_whole_and_read_back(tmp_path: Path) -> None:
         read_export(tmp_path / "nope.toml", io.StringIO())
     with pytest.raises(SpecError, match="cannot write"):
         write_export(tmp_path / "missing" / "apps.toml", "x")
+
+
+@pytest.mark.parametrize(
+    "key",
+    ['"x==1\\n--no-index\\ny"', '"--extra-index-url"', '"Not_Canonical"'],
+)
+def test_distributions_can_hold_only_project_names_and_versions(key: str) -> None:
+    text = dumps([full_app()]).replace("[app.distributions]", f'[app.distributions]\n{key} = "1"')
+    with pytest.raises(SpecError, match="is not a project name"):
+        loads(text)
+    bad_version = dumps([full_app()]).replace(
+        "[app.distributions]", '[app.distributions]\nfine = "1 --pre"'
+    )
+    with pytest.raises(SpecError, match="is not a version"):
+        loads(bad_version)
+
+
+def test_a_spec_that_installs_another_package_is_refused() -> None:
+    text = dumps([replace(full_app(), spec="pycowsay")])
+    with pytest.raises(SpecError, match="does not install package"):
+        loads(text)

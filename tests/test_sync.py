@@ -6,7 +6,7 @@ import io
 import json
 from dataclasses import replace
 
-from appx.errors import InstallerError
+from appx.errors import InstallerError, ShimConflictError
 from appx.exportfile import ExportedApp, dumps, loads
 from appx.indexes import IndexOptions
 from appx.lifecycle import set_pinned
@@ -319,3 +319,33 @@ def test_each_result_is_said_in_words_and_in_json(paths: AppxPaths) -> None:
         "2.0",
         False,
     )
+
+
+def test_sync_never_moves_a_users_file_unless_forced(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "other", backend=fake)
+    entries = exported(paths)
+    uninstall_all(paths, console())
+    mine = paths.bin_dir / "other"
+    mine.write_text("mine\n")
+    tools = SyncTools({"PATH": ""}, paths.home, backend=fake, interpreter=this_interpreter())
+    (refused,) = apply_sync(paths, plan_sync(entries, installed_apps(paths)), console(), tools)
+    assert refused.status == "failed"
+    assert isinstance(refused.error, ShimConflictError)
+    assert mine.read_text() == "mine\n"
+    forced = replace(tools, force=True)
+    (done,) = apply_sync(paths, plan_sync(entries, installed_apps(paths)), console(), forced)
+    assert done.status == "done"
+    assert mine.is_symlink()
+
+
+def test_index_options_with_a_hidden_secret_settle_after_one_sync(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "other", backend=fake)
+    entries = [
+        replace(e, index=IndexOptions(index_url="https://__token__:****@index.example/simple"))
+        for e in exported(paths)
+    ]
+    tools = SyncTools({"PATH": ""}, paths.home, backend=fake, interpreter=this_interpreter())
+    apply_sync(paths, plan_sync(entries, installed_apps(paths)), console(), tools)
+    assert plan_sync(entries, installed_apps(paths))[0].action == "keep"

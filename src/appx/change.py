@@ -15,6 +15,7 @@ from appx import signals, store
 from appx.build import BuildContext, BuildRequest, build_generation
 from appx.commit import expose_and_flip
 from appx.displaced import DisplacedFile
+from appx.errors import AppxError
 from appx.faults import checkpoint
 from appx.paths import AppxPaths
 from appx.receipt import Receipt
@@ -73,10 +74,49 @@ def build_and_commit(
     return True
 
 
+def rebuild(
+    paths: AppxPaths,
+    request: BuildRequest,
+    tools: BuildContext,
+    *,
+    unless_same_as: Receipt | None = None,
+) -> Receipt | None:
+    """A change to an installed app (caller holds its lock): build, commit, collect garbage.
+
+    Returns the new receipt, or None when ``unless_same_as`` found nothing to change. A
+    signal after the commit cuts the clean-up short, not the change. The log goes unless
+    the installer's failure names it.
+    """
+    change = Change()
+    try:
+        with contextlib.ExitStack() as after_commit, contextlib.suppress(signals.CleanupCut):
+            build_and_commit(
+                paths,
+                request,
+                tools,
+                change,
+                after_commit,
+                force=False,
+                unless_same_as=unless_same_as,
+            )
+            paths.apps.collect_garbage(request.app)
+    except AppxError as error:
+        if error.log_path is None:
+            tools.log.unlink(missing_ok=True)
+        raise
+    tools.log.unlink(missing_ok=True)
+    return change.receipt
+
+
 def _same_build(new: Receipt, old: Receipt) -> bool:
-    """Whether two builds hold the same distributions at the same versions, and commands."""
-    return (new.distributions, new.commands, new.man_pages) == (
+    """Whether two builds hold the same distributions, from the same sources (a VCS commit,
+    an archive's hash), with the same commands. A local directory's code may change under
+    one version number: its build is never the same."""
+    if new.spec_kind == "directory":
+        return False
+    return (new.distributions, new.direct_urls, new.commands, new.man_pages) == (
         old.distributions,
+        old.direct_urls,
         old.commands,
         old.man_pages,
     )

@@ -56,6 +56,12 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Say what would change; change nothing.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", "-f", help="Move conflicting files aside, as install --force does."
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Make this machine's apps match an export file: install, move, leave, prune.
@@ -82,7 +88,7 @@ def sync(
     if dry_run:
         results = planned(steps)
     else:
-        tools = SyncTools(os.environ, Path.cwd(), keep_log=console.verbose)
+        tools = SyncTools(os.environ, Path.cwd(), keep_log=console.verbose, force=force)
         results = apply_sync(state.paths, steps, console, tools)
     render_sync(console, results)
 

@@ -17,6 +17,7 @@ Format 1, one ``[[app]]`` table per app::
     editable = false
     pinned = false
     injected = []                     # requirements installed beside the app
+    injected_apps = []                # injected distributions whose commands are exposed
 
     [app.index]                       # where packages came from (as install's options)
     index_url = "https://user:****@pypi.example.org/simple"   # absent: the default index
@@ -48,6 +49,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, get_args
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from appx import __version__
 from appx.credentials import redact
 from appx.errors import SpecError
@@ -77,6 +82,7 @@ class ExportedApp:
     editable: bool = False
     pinned: bool = False
     injected: tuple[str, ...] = ()
+    injected_apps: tuple[str, ...] = ()  # injected distributions whose commands are exposed
     index: IndexOptions = field(default_factory=IndexOptions)
     distributions: dict[str, str] = field(default_factory=dict)
 
@@ -97,7 +103,8 @@ def exported_app(receipt: Receipt, *, pinned: bool) -> ExportedApp:
         editable=receipt.editable,
         pinned=pinned,
         injected=tuple(map(redact, receipt.injected)),
-        index=receipt.index.map_texts(lambda _key, text: redact(text)),
+        injected_apps=receipt.injected_apps,
+        index=receipt.index.redacted(),
         distributions=dict(sorted(receipt.distributions.items())),
     )
 
@@ -127,9 +134,10 @@ def dumps(apps: Iterable[ExportedApp]) -> str:
                 "editable": app.editable,
                 "pinned": app.pinned,
                 "injected": [redact(text) for text in app.injected],
+                "injected_apps": list(app.injected_apps),
             }
         )
-        index = app.index.map_texts(lambda _key, text: redact(text))
+        index = app.index.redacted()
         lines += ["", "[app.index]"]
         lines += _pairs(
             ({} if index.index_url is None else {"index_url": index.index_url})
@@ -247,6 +255,7 @@ def _app(table: Any, where: str) -> ExportedApp:
         editable=fields.flag("editable"),
         pinned=fields.flag("pinned"),
         injected=fields.texts("injected"),
+        injected_apps=fields.texts("injected_apps"),
         index=_index(fields.subtable("index"), f"{where}: index"),
         distributions=_distributions(fields.subtable("distributions"), where),
     )
@@ -255,7 +264,13 @@ def _app(table: Any, where: str) -> ExportedApp:
     if app.kind not in KINDS:
         raise SpecError(f"{where}: kind {app.kind!r} is not one of {', '.join(KINDS)}", _HINT)
     problem = (suffix_problem(app.suffix) if app.suffix else None) or name_problem(app.name)
-    if problem is not None or app_name(app.package, app.suffix) != app.name:
+    if problem is not None:
+        raise SpecError(f"{where}: name {app.name!r} {problem}", _HINT)
+    if app.kind == "name" and _spec_package(app.spec) != app.package:
+        raise SpecError(
+            f"{where}: spec {redact(app.spec)!r} does not install package {app.package!r}", _HINT
+        )
+    if app_name(app.package, app.suffix) != app.name:
         raise SpecError(
             f"{where}: name {app.name!r} does not match package {app.package!r} and suffix"
             f" {app.suffix!r}",
@@ -280,8 +295,30 @@ def _index(table: dict[str, Any], where: str) -> IndexOptions:
 
 
 def _distributions(table: dict[str, Any], where: str) -> dict[str, str]:
+    """Exact versions, held by constraints on sync: only canonical names and real versions,
+    so nothing else can reach the installer through them."""
     fields = _Fields(table, f"{where}: distributions")
-    return {key: fields.text(key) for key in table}
+    found = {key: fields.text(key) for key in table}
+    for name, version in found.items():
+        if not _CANONICAL.fullmatch(name):
+            raise SpecError(f"{where}: distributions: {name!r} is not a project name", _HINT)
+        try:
+            Version(version)
+        except InvalidVersion:
+            raise SpecError(
+                f"{where}: distributions: {name} = {version!r} is not a version", _HINT
+            ) from None
+    return found
+
+
+_CANONICAL = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _spec_package(spec: str) -> str | None:
+    try:
+        return canonicalize_name(Requirement(spec).name)
+    except InvalidRequirement:
+        return None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ class IndexOptions:
             for position, text in enumerate(getattr(self, field)):
                 yield f"{field}.{position}", text
 
+    def redacted(self) -> IndexOptions:
+        """These options with every secret hidden (`credentials.redact`)."""
+        from appx.credentials import redact
+
+        return self.map_texts(lambda _key, text: redact(text))
+
     def map_texts(self, change: Callable[[str, str], str]) -> IndexOptions:
         """These options with ``change(key, text)`` applied to every text `texts` names."""
 

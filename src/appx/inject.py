@@ -10,7 +10,6 @@ also drops its own dependencies that nothing else needs.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,11 +17,10 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from appx import signals
 from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.build import BuildContext, BuildRequest, request_from_receipt
-from appx.change import Change, build_and_commit
+from appx.change import rebuild
 from appx.credentials import redact
 from appx.errors import AppxError, SpecError
 from appx.inspect import validate_name
@@ -181,28 +179,14 @@ def _rebuild(
     names: Sequence[str],
 ) -> InjectResult:
     """Build and commit ``request`` unless it asks for what the app already holds."""
-    app = receipt.app
     if (request.injected, request.injected_apps) == (receipt.injected, receipt.injected_apps):
         log.unlink(missing_ok=True)
         return _result(receipt, receipt, "unchanged", names)
     if receipt.package not in receipt.direct_urls:  # injecting never moves the app itself
         request = replace(request, exact=(f"{receipt.package}=={receipt.version}",))
-    change = Change()
-    tools = BuildContext(backend, recorded_python(receipt), reporter, log)
-    try:
-        with contextlib.ExitStack() as after_commit:
-            build_and_commit(paths, request, tools, change, after_commit, force=False)
-            paths.apps.collect_garbage(app)
-    except signals.CleanupCut:
-        if change.receipt is None:  # pragma: no cover -- raised only after a commit point
-            raise
-    except AppxError as error:
-        if error.log_path is None:
-            log.unlink(missing_ok=True)
-        raise
-    log.unlink(missing_ok=True)
-    assert change.receipt is not None  # noqa: S101 -- a committed change has its receipt
-    return _result(receipt, change.receipt, status, names)
+    new = rebuild(paths, request, BuildContext(backend, recorded_python(receipt), reporter, log))
+    assert new is not None  # noqa: S101 -- committed, or an exception went out
+    return _result(receipt, new, status, names)
 
 
 def _result(old: Receipt, new: Receipt, status: InjectStatus, names: Sequence[str]) -> InjectResult:

@@ -39,7 +39,9 @@ class InstallOptions:
     suffix: str = ""
     include_deps: bool = False
     index: IndexOptions = field(default_factory=IndexOptions)
+    replace: bool = False  # rebuild an installed app (sync); --force implies it
     injected: tuple[str, ...] = ()  # more requirements installed beside the app (sync)
+    injected_apps: tuple[str, ...] = ()  # injected distributions whose commands are exposed
     exact: tuple[str, ...] = ()  # constraints that hold versions (sync); not recorded
     editable: bool = False
     keep_log: bool = False
@@ -176,7 +178,7 @@ def _install_logged(
     with app_locks(ctx.paths, [app], ctx.reporter.warn):
         ctx.paths.apps.collect_garbage(app)
         current = ctx.paths.apps.read_current(app)
-        if current is not None and not ctx.options.force:
+        if current is not None and not (ctx.options.force or ctx.options.replace):
             return _already_installed(ctx, spec, app, current)
         ctx.replacing = current is not None
         result = _build_and_commit(ctx, spec, name, app, log, after_commit, replacing=ctx.replacing)
@@ -203,6 +205,7 @@ def _build_and_commit(
         ctx.options.include_deps,
         ctx.index,
         ctx.options.injected,
+        injected_apps=ctx.options.injected_apps,
         exact=ctx.options.exact,
     )
     tools = BuildContext(ctx.backend, ctx.interpreter, ctx.reporter, log)

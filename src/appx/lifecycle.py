@@ -22,7 +22,7 @@ from appx import signals
 from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.build import BuildContext, BuildRequest, request_from_receipt
-from appx.change import Change, build_and_commit
+from appx.change import rebuild
 from appx.commit import expose_and_flip
 from appx.credentials import load_credentials
 from appx.errors import AppxError, NotInstalledError, PythonNotFoundError, SpecError, from_exception
@@ -170,25 +170,12 @@ def _upgrade_one(
                 return UpgradeResult(app, "pinned", receipt.version, receipt.version)
             raise SpecError(f"{app} is pinned", f"unpin it first: appx unpin {app}")
         request = upgrade_request(receipt, include_injected=include_injected)
-        log = paths.new_log(f"upgrade-{app}")
-        change = Change()
-        tools = BuildContext(backend, recorded_python(receipt), reporter, log)
-        try:
-            with contextlib.ExitStack() as after_commit:
-                changed = build_and_commit(
-                    paths, request, tools, change, after_commit, force=False, unless_same_as=receipt
-                )
-                paths.apps.collect_garbage(app)
-        except signals.CleanupCut:
-            changed = change.receipt is not None
-        except AppxError as error:
-            if error.log_path is None:
-                log.unlink(missing_ok=True)
-            raise
-        log.unlink(missing_ok=True)
-    if not changed or change.receipt is None:
+        tools = BuildContext(
+            backend, recorded_python(receipt), reporter, paths.new_log(f"upgrade-{app}")
+        )
+        new = rebuild(paths, request, tools, unless_same_as=receipt)
+    if new is None:
         return UpgradeResult(app, "unchanged", receipt.version, receipt.version)
-    new = change.receipt
     return UpgradeResult(
         app, "upgraded", receipt.version, new.version, tuple(c.exposed_as for c in new.commands)
     )
@@ -233,19 +220,8 @@ def _reinstall_one(
             exact = tuple(f"{n}=={v}" for n, v in held if n not in receipt.direct_urls)
             request = replace(request, exact=exact)
         interpreter = target or _python_again(receipt, environ)
-        log = paths.new_log(f"reinstall-{app}")
-        change = Change()
-        tools = BuildContext(backend, interpreter, reporter, log)
-        try:
-            with contextlib.ExitStack() as after_commit, contextlib.suppress(signals.CleanupCut):
-                build_and_commit(paths, request, tools, change, after_commit, force=False)
-                paths.apps.collect_garbage(app)
-        except AppxError as error:
-            if error.log_path is None:
-                log.unlink(missing_ok=True)
-            raise
-        log.unlink(missing_ok=True)
-    new = change.receipt
+        tools = BuildContext(backend, interpreter, reporter, paths.new_log(f"reinstall-{app}"))
+        new = rebuild(paths, request, tools)
     assert new is not None  # noqa: S101 -- committed, or an exception went out
     return ReinstallResult(app, "reinstalled", receipt.version, new.version, new.python.version)
 

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 
 from appx.backends import get_backend
 from appx.backends.base import Backend
-from appx.credentials import load_credentials
 from appx.errors import AppxError
-from appx.lifecycle import recorded_python, upgrade_request
+from appx.lifecycle import current_receipt, recorded_python, upgrade_request
 from appx.output import Reporter
 from appx.paths import AppxPaths
-from appx.receipt import load_receipt
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ def outdated_apps(
             continue
         log = paths.new_log(f"outdated-{app}")
         try:
-            receipt = load_receipt(current.path).with_secrets(load_credentials(current.path))
+            receipt = current_receipt(paths, app)
             request = upgrade_request(receipt, include_injected=False)
             with reporter.step(f"Looking for newer releases of {app}"):
                 newest = installer.resolve(

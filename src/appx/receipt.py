@@ -131,7 +131,7 @@ class Receipt:
             self,
             spec=redact(self.spec),
             requirement=redact(self.requirement),
-            index=self.index.map_texts(lambda _key, text: redact(text)),
+            index=self.index.redacted(),
             injected=tuple(map(redact, self.injected)),
         )
         return public, secrets

@@ -146,7 +146,9 @@ def differences(entry: ExportedApp, receipt: Receipt, *, versions: bool = True) 
         found.append("editable" if entry.editable else "not editable")
     if tuple(map(redact, receipt.injected)) != tuple(map(redact, entry.injected)):
         found.append("injected packages differ")
-    if _redacted_index(receipt) != entry.index.map_texts(lambda _key, text: redact(text)):
+    if receipt.injected_apps != entry.injected_apps:
+        found.append("injected packages' commands differ")
+    if _comparable(receipt.index) != _comparable(entry.index):
         found.append("index options differ")
     return tuple(found)
 
@@ -186,8 +188,9 @@ def _entry_source(entry: ExportedApp) -> str:
     return unpinned(entry.spec) if entry.kind == "name" else entry.spec
 
 
-def _redacted_index(receipt: Receipt) -> IndexOptions:
-    return receipt.index.map_texts(lambda _key, text: redact(text))
+def _comparable(index: IndexOptions) -> IndexOptions:
+    """Index options as sync installs them: a secret the export hid is dropped, not kept."""
+    return index.map_texts(lambda _key, text: drop_hidden(redact(text)))
 
 
 # ---------------------------------------------------------------- applying it
@@ -202,6 +205,7 @@ class SyncTools:
     backend: Backend | None = None
     interpreter: Interpreter | None = None
     keep_log: bool = False
+    force: bool = False  # move foreign files aside, take over other apps' commands
     backend_name: str = "pip"
     seen_warnings: set[str] = field(default_factory=set)
 
@@ -259,7 +263,9 @@ def _apply_one(
         injected=tuple(drop_hidden(r) for r in entry.injected),
         exact=tuple(f"{name}=={version}" for name, version in held if name != own),
         python=entry.python or None,
-        force=True,
+        force=tools.force,
+        replace=True,
+        injected_apps=entry.injected_apps,
         suffix=entry.suffix,
         include_deps=entry.include_deps,
         index=entry.index.map_texts(lambda _key, text: drop_hidden(text)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -141,3 +142,42 @@ def test_a_rollback_killed_half_way_is_whole_before_or_after(
     assert run_appx("install", "gui-app").code == 0  # any change mends the links
     assert versions(run_appx) == {"multi-cmd": version, "gui-app": "1.0"}
     assert output_of(appx_env.bin_dir / "multi-a") == f"multi-cmd {version}"
+
+
+def test_upgrade_rebuilds_a_vcs_app_whose_code_changed_under_one_version(
+    run_appx: RunAppx, project_factory: factories.ProjectFactory, appx_env: Env
+) -> None:
+    project = project_factory("vcs-tool", console_scripts={"vcs-tool": "vcs_tool:main"})
+    url = factories.make_git_repo(project)
+    assert run_appx("install", url).code == 0
+    source = next(project.rglob("vcs_tool/__init__.py"))
+    source.write_text("def main():\n    print('new code')\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@appx.invalid"]
+    subprocess.run([*git, "commit", "-qam", "change"], cwd=project, check=True, timeout=60)
+    result = run_appx("upgrade", "vcs-tool")
+    assert result.code == 0, result
+    assert output_of(appx_env.bin_dir / "vcs-tool") == "new code"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["upgrade", "multi-cmd"], ["inject", "multi-cmd", "dep-lib"]])
+def test_a_change_killed_just_after_its_commit_stands(
+    command: list[str],
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_appx("install", "multi-cmd==1.0").code == 0
+    with monkeypatch.context() as patch:
+        patch.setenv("APPX_FAULT_AT", "after-flip")
+        killed = run_appx(*command)
+    assert killed.code == -9, killed
+    assert run_appx("install", "gui-app").code == 0  # any change finishes the clean-up
+    listing = json.loads(run_appx("list", "--json").stdout)
+    (entry,) = [e for e in listing["apps"] if e["app"] == "multi-cmd"]
+    assert entry["problems"] == [], entry
+    if command[0] == "upgrade":
+        assert entry["version"] == "2.0"
+    else:
+        assert entry["injected"] == ["dep-lib"]

@@ -26,7 +26,7 @@ from appx import proc
 from appx.backends.base import OnStart, VenvLayout, probe_venv
 from appx.backends.pip_isolation import pip_environment
 from appx.credentials import redact
-from appx.errors import InstallerError
+from appx.errors import InstallerError, SpecError
 from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter
 from appx.locks import shared_lock
@@ -91,6 +91,9 @@ class PipBackend:
         ]
         argv += _index_args(index) + targets
         held = self.paths.apps.scratch_path("constraints")
+        for line in constraints:  # a constraint, never an option smuggled into pip's file
+            if line.startswith("-") or any(char in line for char in "\r\n"):
+                raise SpecError(f"not a constraint: {line!r}", "give name==version")
         if constraints:
             held.write_text("".join(f"{line}\n" for line in constraints), encoding="utf-8")
             argv += ["--constraint", held]
