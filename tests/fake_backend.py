@@ -9,6 +9,7 @@ REQUESTED for the requested one), its scripts in bin/ and its man pages.
 from __future__ import annotations
 
 import os
+import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -36,6 +38,7 @@ class FakePackage:
     dependencies: Sequence[str] = ()
     metadata_name: str | None = None  # METADATA's Name, when it differs from `name`
     marks_requested: bool = True  # whether installing it as asked writes REQUESTED
+    requires_python: str = ""
 
 
 def this_interpreter() -> Interpreter:
@@ -60,6 +63,7 @@ class FakeBackend:
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     installs: list[list[str]] = field(default_factory=list)
     constraints: dict[str, Requirement] = field(default_factory=dict)
+    python: str = ""  # the Python of the install in progress
     name: str = "fake"
 
     def version(self, interpreter: Interpreter) -> str:
@@ -92,6 +96,7 @@ class FakeBackend:
         constraints: Sequence[str] = (),
     ) -> None:
         self.installs.append(list(requirements))
+        self.python = interpreter.version_str
         self.constraints = {
             canonicalize_name(Requirement(c).name): Requirement(c) for c in constraints
         }
@@ -116,6 +121,12 @@ class FakeBackend:
                 pending += [Requirement(d) for d in package.dependencies]
         return found
 
+    def newest(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> tuple[str, str] | None:
+        package = self._newest(Requirement(requirement), python=None)
+        return None if package is None else (package.version, package.requires_python)
+
     def resolve_name(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> str:
@@ -129,15 +140,17 @@ class FakeBackend:
     def _install(
         self, layout: VenvLayout, requirement: Requirement, requested: bool, log: Path
     ) -> None:
-        package = self._newest(requirement)
+        package = self._newest(requirement, python=self.python)
         if package is None:
             raise InstallerError(f"no package matches {requirement}", "", log_path=str(log))
         for dependency in package.dependencies:
             self._install(layout, Requirement(dependency), False, log)
         write_dist(layout, package, requested=requested)
 
-    def _newest(self, requirement: Requirement) -> FakePackage | None:
-        """The newest release of the requirement's project that its specifier accepts."""
+    def _newest(self, requirement: Requirement, *, python: str | None = "") -> FakePackage | None:
+        """The newest release of the requirement's project that its specifier accepts (and
+        whose Requires-Python accepts ``python``; None: any Python; "": the tests' own)."""
+        python = platform.python_version() if python == "" else python
         name = canonicalize_name(requirement.name)
         known = [*self.releases.get(name, ()), *filter(None, [self.packages.get(name)])]
         held = self.constraints.get(name)
@@ -146,6 +159,7 @@ class FakeBackend:
             for p in known
             if requirement.specifier.contains(p.version, prereleases=True)
             and (held is None or held.specifier.contains(p.version, prereleases=True))
+            and (python is None or SpecifierSet(p.requires_python).contains(python))
         ]
         return max(fitting, key=lambda p: Version(p.version), default=None)
 

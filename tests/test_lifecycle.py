@@ -202,3 +202,17 @@ def test_injected_packages_survive_a_reinstall(paths: AppxPaths) -> None:
     assert status.receipt is not None
     assert status.receipt.injected == ("plugin",)
     assert "plugin" in status.receipt.distributions
+
+
+def test_an_app_held_back_by_its_python_says_so(paths: AppxPaths) -> None:
+    fake = backend()
+    install(paths, "tool==1.0", backend=fake)
+    fake.releases["tool"] = [
+        FakePackage("tool", "1.0", commands=["tool-a", "tool-b"]),
+        FakePackage("tool", "3.0", commands=["tool-a"], requires_python=">=3.98"),
+    ]
+    (held,) = upgrade_apps(paths, ["tool"], console(), backend=fake, skip_pinned=True)
+    assert (held.status, held.new_version) == ("held", "1.0")
+    assert held.note == "newer releases (3.0) need Python >=3.98"
+    assert held.error is None
+    assert len(generations(paths, "tool")) == 1

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
 
 from appx import signals
 from appx.backends import get_backend
@@ -35,7 +36,7 @@ from appx.uninstall import normalize_app
 
 Result = TypeVar("Result")
 
-UpgradeStatus = Literal["upgraded", "installed", "unchanged", "pinned", "failed"]
+UpgradeStatus = Literal["upgraded", "installed", "unchanged", "held", "pinned", "failed"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class UpgradeResult:
     new_version: str = ""
     commands: tuple[str, ...] = ()
     error: AppxError | None = None
+    note: str = ""  # why a held app did not move: "newer releases need Python >=3.12"
 
 
 @dataclass(frozen=True)
@@ -175,10 +177,37 @@ def _upgrade_one(
         )
         new = rebuild(paths, request, tools, unless_same_as=receipt)
     if new is None:
-        return UpgradeResult(app, "unchanged", receipt.version, receipt.version)
+        held = _held_back(paths, receipt, request, tools)
+        status: UpgradeStatus = "held" if held else "unchanged"
+        return UpgradeResult(app, status, receipt.version, receipt.version, note=held)
     return UpgradeResult(
         app, "upgraded", receipt.version, new.version, tuple(c.exposed_as for c in new.commands)
     )
+
+
+def _held_back(
+    paths: AppxPaths, receipt: Receipt, request: BuildRequest, tools: BuildContext
+) -> str:
+    """Why an app with nothing newer for its Python is not at the newest release: "newer
+    releases (2.0) need Python >=3.12", or "" when it is (or when that cannot be told)."""
+    if request.spec is None or request.spec.kind != "name":
+        return ""
+    log = paths.new_log(f"upgrade-{receipt.app}")
+    try:
+        newest = tools.backend.newest(
+            tools.interpreter, request.spec.requirement, index=request.index, log=log
+        )
+    finally:
+        log.unlink(missing_ok=True)
+    if newest is None:
+        return ""
+    version, requires_python = newest
+    try:
+        if Version(version) <= Version(receipt.version):
+            return ""
+    except InvalidVersion:
+        return ""
+    return f"newer releases ({version}) need Python {requires_python or 'of another version'}"
 
 
 def reinstall_apps(

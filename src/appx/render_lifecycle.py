@@ -31,6 +31,8 @@ def render_upgrade(console: Console, results: Sequence[UpgradeResult]) -> None:
             console.info(f"installed {result.app} {result.new_version}")
         elif result.status == "upgraded":
             console.info(f"{result.app} {result.old_version} -> {result.new_version}")
+        elif result.status == "held":
+            console.info(f"{result.app} {result.old_version}: {result.note}")
         elif result.status == "unchanged":
             console.info(f"{result.app} {result.old_version}: already at the newest version")
         elif result.status == "pinned":
@@ -48,6 +50,7 @@ def _json(result: UpgradeResult) -> dict[str, Any]:
         "old_version": result.old_version,
         "new_version": result.new_version,
         "commands": list(result.commands),
+        "note": result.note,
         "error": None if result.error is None else error_json(result.error),
     }
 

@@ -181,3 +181,19 @@ def test_a_change_killed_just_after_its_commit_stands(
         assert entry["version"] == "2.0"
     else:
         assert entry["injected"] == ["dep-lib"]
+
+
+def test_upgrade_all_names_an_app_held_back_by_its_python(
+    run_appx: RunAppx, index: IndexServer
+) -> None:
+    index.add_wheel("held-app", "1.0", console_scripts={"held-app": "held_app:main"})
+    assert run_appx("install", "held-app").code == 0
+    index.add_wheel(
+        "held-app", "2.0", console_scripts={"held-app": "held_app:main"}, requires_python=">=3.98"
+    )
+    result = run_appx("upgrade-all", "--json")
+    assert result.code == 0, result
+    (entry,) = json.loads(result.stdout)["results"]
+    assert entry["status"] == "held"
+    assert entry["note"] == "newer releases (2.0) need Python >=3.98"
+    assert "held-app 1.0: newer releases (2.0) need Python >=3.98" in run_appx("upgrade-all").stdout

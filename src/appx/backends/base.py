@@ -73,6 +73,13 @@ class Backend(Protocol):
         nothing: for `list --outdated`."""
         ...
 
+    def newest(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> tuple[str, str] | None:
+        """The newest release of a requirement for any Python 3, with its Requires-Python:
+        (version, specifier); None if none can be told. Says why an upgrade held back."""
+        ...
+
 
 _PROBE = (
     "import json, sysconfig; "

@@ -133,6 +133,19 @@ class PipBackend:
         except (KeyError, TypeError):
             raise InstallerError("pip's dry run reported no versions", "see the log") from None
 
+    def newest(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> tuple[str, str] | None:
+        # as a Python far ahead would see it; wheels only, as pip requires for that
+        ahead = ["--python-version", "3.99", "--only-binary=:all:"]
+        try:
+            items = self._dry_run(interpreter, [requirement], index, log, deps=False, extra=ahead)
+            chosen = next((i for i in items if i.get("requested")), items[0])
+            metadata = chosen["metadata"]
+            return str(metadata["version"]), str(metadata.get("requires_python") or "")
+        except (InstallerError, KeyError, IndexError, TypeError, AttributeError):
+            return None
+
     def _dry_run(
         self,
         interpreter: Interpreter,
@@ -141,6 +154,7 @@ class PipBackend:
         log: Path,
         *,
         deps: bool,
+        extra: Sequence[str] = (),
     ) -> list[Any]:
         """pip's report of what it would install, from a scratch venv of the interpreter."""
         scratch = self.paths.apps.scratch_path("resolve")
@@ -154,6 +168,7 @@ class PipBackend:
             ]
             argv += [*_PIP_FLAGS, "--dry-run", "--ignore-installed", "--quiet"]
             argv += [] if deps else ["--no-deps"]
+            argv += extra
             argv += ["--report", report, *_index_args(index), *requirements]
             if proc.run_logged(argv, log=log, env=pip_environment(), redact=redact) != 0:
                 raise InstallerError(
