@@ -106,7 +106,7 @@ def inject_packages(
             raise SpecError(
                 f"{receipt.package} is the app {app} itself", "inject other packages into it"
             )
-        new = dict(zip(names, (spec.requirement for spec in parsed), strict=True))
+        new = {n: named(spec, n) for n, spec in zip(names, parsed, strict=True)}
         kept = [r for r in receipt.injected if injected_name(r) not in new]
         apps = [a for a in receipt.injected_apps if a not in new]
         request = replace(
@@ -158,6 +158,15 @@ def _name_of(spec: AppSpec, receipt: Receipt, backend: Backend, log: Path) -> st
         recorded_python(receipt), spec.requirement, index=receipt.index, log=log
     )
     return validate_name(canonicalize_name(found), "package name")
+
+
+def named(spec: AppSpec, name: str) -> str:
+    """The requirement to record for an injected spec, with its name in it: a VCS URL or a
+    directory whose name needed a build is written `name @ URL`, so it is known by name."""
+    if spec.name is not None or spec.kind not in {"vcs", "directory", "url"}:
+        return spec.requirement
+    url = spec.requirement if spec.kind != "directory" else Path(spec.requirement).as_uri()
+    return f"{name} @ {url}"
 
 
 def injected_name(requirement: str) -> str | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import factories
 from appx_checks import dir_entries, output_of
 from factories import Env, IndexServer, RunAppx
 
@@ -103,3 +104,22 @@ def test_an_inject_killed_before_its_commit_changes_nothing(
     assert dir_entries(appx_env.bin_dir) == {"cowsay-lite", "gui-app"}
     assert run_appx("inject", "--include-apps", "cowsay-lite", "dep-lib").code == 0
     assert output_of(appx_env.bin_dir / "dep-tool") == "dep-lib 1.0"
+
+
+def test_a_package_injected_from_git_is_known_by_its_name(
+    run_appx: RunAppx,
+    index: IndexServer,
+    project_factory: factories.ProjectFactory,
+    appx_env: Env,
+) -> None:
+    project = project_factory("git-plugin", console_scripts={"git-plugin": "git_plugin:main"})
+    url = factories.make_git_repo(project)
+    assert run_appx("install", "cowsay-lite").code == 0
+    injected = run_appx("inject", "--include-apps", "cowsay-lite", url)
+    assert injected.code == 0, injected
+    assert listed(run_appx)["cowsay-lite"] == [f"git-plugin @ {url}"]
+    assert output_of(appx_env.bin_dir / "git-plugin") == "git-plugin 1.0"
+    gone = run_appx("uninject", "cowsay-lite", "git-plugin")
+    assert gone.code == 0, gone
+    assert listed(run_appx)["cowsay-lite"] == []
+    assert dir_entries(appx_env.bin_dir) == {"cowsay-lite"}
