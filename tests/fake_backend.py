@@ -191,3 +191,16 @@ def write_dist(layout: VenvLayout, package: FakePackage, *, requested: bool) -> 
     if requested and package.marks_requested:
         (info / "REQUESTED").write_text("")
     (info / "RECORD").write_text("\n".join(record) + "\n")
+
+
+def two_versions_of_tool() -> FakeBackend:
+    """`tool` 1.0 (commands tool-a, tool-b) and 2.0 (tool-a, tool-c), and `other` 1.0."""
+    return FakeBackend(
+        {"other": FakePackage("other", "1.0", commands=["other"])},
+        releases={
+            "tool": [
+                FakePackage("tool", "1.0", commands=["tool-a", "tool-b"]),
+                FakePackage("tool", "2.0", commands=["tool-a", "tool-c"]),
+            ]
+        },
+    )

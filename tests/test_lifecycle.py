@@ -15,20 +15,12 @@ from appx.outdated import outdated_apps
 from appx.output import Console
 from appx.paths import AppxPaths
 from appx.receipt import receipt_path
-from fake_backend import FakeBackend, FakePackage
+from fake_backend import FakeBackend, FakePackage, two_versions_of_tool
 from test_install import install
 
 
 def backend() -> FakeBackend:
-    return FakeBackend(
-        {"other": FakePackage("other", "1.0", commands=["other"])},
-        releases={
-            "tool": [
-                FakePackage("tool", "1.0", commands=["tool-a", "tool-b"]),
-                FakePackage("tool", "2.0", commands=["tool-a", "tool-c"]),
-            ]
-        },
-    )
+    return two_versions_of_tool()
 
 
 def console() -> Console:

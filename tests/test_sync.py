@@ -26,20 +26,12 @@ from appx.sync import (
     planned,
 )
 from appx.uninstall import uninstall_all
-from fake_backend import FakeBackend, FakePackage, this_interpreter
+from fake_backend import FakeBackend, FakePackage, this_interpreter, two_versions_of_tool
 from test_install import install
 
 
 def backend() -> FakeBackend:
-    return FakeBackend(
-        {"other": FakePackage("other", "1.0", commands=["other"])},
-        releases={
-            "tool": [
-                FakePackage("tool", "1.0", commands=["tool-a", "tool-b"]),
-                FakePackage("tool", "2.0", commands=["tool-a", "tool-c"]),
-            ]
-        },
-    )
+    return two_versions_of_tool()
 
 
 def console() -> Console:

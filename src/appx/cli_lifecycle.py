@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -37,6 +39,8 @@ def upgrade(
         state.console,
         include_injected=include_injected,
         install_missing=install,
+        cwd=Path.cwd(),
+        environ=os.environ,
     )
     render_upgrade(state.console, results)
 
@@ -94,10 +98,7 @@ def pin(
     name: Annotated[str, typer.Argument(help="The app to pin.", metavar="APP")],
 ) -> None:
     """Pin an app: upgrade-all skips it, upgrade refuses it."""
-    from appx.lifecycle import set_pinned
-
-    state: State = ctx.find_root().obj
-    state.console.info(f"pinned {set_pinned(state.paths, name, True, state.console)}")
+    _pin(ctx, name, pinned=True)
 
 
 def unpin(
@@ -105,10 +106,15 @@ def unpin(
     name: Annotated[str, typer.Argument(help="The app to unpin.", metavar="APP")],
 ) -> None:
     """Unpin an app, so that upgrades move it again."""
+    _pin(ctx, name, pinned=False)
+
+
+def _pin(ctx: typer.Context, name: str, *, pinned: bool) -> None:
     from appx.lifecycle import set_pinned
 
     state: State = ctx.find_root().obj
-    state.console.info(f"unpinned {set_pinned(state.paths, name, False, state.console)}")
+    app = set_pinned(state.paths, name, pinned, state.console)
+    state.console.info(f"{'pinned' if pinned else 'unpinned'} {app}")
 
 
 def reinstall(
@@ -146,8 +152,6 @@ def reinstall_all(
 
 
 def _reinstall(ctx: typer.Context, names: list[str], *, latest: bool, python: str | None) -> None:
-    import os
-
     from appx.lifecycle import reinstall_apps
     from appx.render_lifecycle import render_reinstall
 

@@ -89,27 +89,34 @@ def upgrade_apps(
     include_injected: bool = False,
     skip_pinned: bool = False,
     install_missing: bool = False,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
     backend: Backend | None = None,
 ) -> list[UpgradeResult]:
     """Upgrade each app on its own; a failure is recorded in its result, not raised.
 
     A pinned app is refused (``upgrade APP``) or reported and skipped (``upgrade-all``:
     ``skip_pinned``). With ``install_missing``, an app that is not installed is installed
-    (``upgrade --install``), as ``appx install NAME`` would.
+    (``upgrade --install``), as ``appx install NAME`` would in ``cwd`` with ``environ``.
     """
     paths.check_usable(write=True)
     installer = backend or get_backend("pip", paths)
 
     def upgrade(app: str) -> UpgradeResult:
         if install_missing and paths.apps.read_current(app) is None:
-            return _install_missing(paths, app, reporter, installer)
+            return _install_missing(paths, app, reporter, installer, cwd, environ or {})
         return _upgrade_one(paths, app, reporter, installer, include_injected, skip_pinned)
 
     return each_app(names, upgrade, lambda name, error: UpgradeResult(name, "failed", error=error))
 
 
 def _install_missing(
-    paths: AppxPaths, app: str, reporter: Reporter, backend: Backend
+    paths: AppxPaths,
+    app: str,
+    reporter: Reporter,
+    backend: Backend,
+    cwd: Path | None,
+    environ: Mapping[str, str],
 ) -> UpgradeResult:
     from appx.install import InstallOptions, install_apps  # the install path, as it is
 
@@ -118,8 +125,8 @@ def _install_missing(
         [app],
         InstallOptions(),
         reporter,
-        cwd=Path.cwd(),
-        environ=os.environ,
+        cwd=cwd or paths.home,
+        environ=environ,
         backend=backend,
     )
     if done.error is not None:
