@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Time a cached ``appx run pycowsay hi`` against pipx, uvx, the app itself and a bare Python.
+"""Time appx against uv tool and pipx: installs, list, upgrade-all, run, uninstall, launch, disk.
 
-Every command is primed once (so each timed run is a cache hit), warmed up, then timed
-``--runs`` times, interleaved; the table gives medians and the issue's three goals.
-Standard library only: it runs on any Python 3.11+, with appx, pipx and uvx as executables.
+Each column (a tool in one configuration, see bench_tools.COLUMNS) has a download cache of
+its own, warmed once (the 10 apps installed and pycowsay run in a throwaway home) and kept
+for the whole run; every measured round starts from a fresh, empty home. Columns are
+measured round-robin in each round, so the machine's other load falls on all alike; the
+table gives medians. Standard library only, plus the tools as executables.
 """
 
 from __future__ import annotations
@@ -13,357 +15,333 @@ import datetime
 import json
 import os
 import platform
-import statistics
-import subprocess
+import shutil
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+import bench_tools as tools
+from bench_measure import BenchError, disk_usage, fresh_dir, remove, run_checked, timed
+from bench_report import SCENARIO_KEYS, Samples, build_doc, disk_beyond, render_markdown
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Sequence
 
-APP = "pycowsay"
-APP_ARGS = ("hi",)
-CALL = " ".join((APP, *APP_ARGS))  # what every tool is asked to run
-TIMEOUT_S = 900  # a cold pipx or uvx build on a slow index; a timed run takes well under 1 s
-PIPX_LIMIT = 0.25  # appx / pipx
-UVX_LIMIT = 0.5  # appx / uvx
-BARE_FACTOR = 1.5  # appx - direct <= this times a bare Python start-up
-JSON_SCHEMA = 1
+    from bench_tools import Column, Executables
 
-Status = Literal["pass", "fail", "skipped"]
-
-
-class BenchError(Exception):
-    """A command failed or the setup is unusable: no measurement is made."""
+QUICK_FACTOR = 4  # commands under a second that need no fresh home get this many samples a round
+PHASES = {  # the scenarios measured together, in one set of homes
+    "version": ("version",),
+    "black": ("install-black", "uninstall"),
+    "ten": ("install-10", "disk", "list", "upgrade-all", "link", "script"),
+    "run": ("run-first", "run-cached"),
+}
 
 
-@dataclass(frozen=True)
-class Subject:
-    """One command to time, with the environment it runs in."""
+class Bench:
+    """One benchmark run: the columns still in it, their samples and what went wrong."""
 
-    key: str  # appx, pipx, uvx, direct or python
-    label: str
-    argv: tuple[str, ...]
-    env: Mapping[str, str]
+    def __init__(
+        self,
+        exe: Executables,
+        scratch: Path,
+        columns: Sequence[Column],
+        scenarios: Sequence[str],
+        runs: int,
+    ) -> None:
+        self.exe = exe
+        self.scratch = scratch
+        self.columns = list(columns)
+        self.scenarios = set(scenarios)
+        self.runs = runs
+        self.samples: Samples = {key: {} for key in SCENARIO_KEYS if key in self.scenarios}
+        self.failures: dict[str, str] = {}  # column key -> why it was left out
+        self.errors: dict[tuple[str, str], list[str]] = {}  # (column, scenario) -> errors
+        self.notes: list[str] = []
 
+    def live(self) -> list[Column]:
+        return [c for c in self.columns if c.key not in self.failures]
 
-@dataclass(frozen=True)
-class Timing:
-    """The timed runs of one subject."""
+    def env(self, column: Column, home: Path) -> dict[str, str]:
+        cache = tools.cache_dir(self.scratch, column)
+        return tools.column_env(os.environ, column, home, cache, self.exe.python)
 
-    subject: Subject
-    version: str | None
-    samples_ms: tuple[float, ...]
+    def home(self, column: Column, tag: str) -> Path:
+        return fresh_dir(self.scratch / column.key / "homes" / tag)
 
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.samples_ms)
+    def record(self, scenario: str, column: Column, value: float) -> None:
+        if scenario in self.samples:
+            self.samples[scenario].setdefault(column.key, []).append(value)
 
+    def each(
+        self, step: Callable[[Column], None], what: str, columns: Sequence[Column] | None = None
+    ) -> list[Column]:
+        """``step`` for each column (default: every live one); those it succeeded for.
 
-@dataclass(frozen=True)
-class Goal:
-    """One of the issue's goals: ``measured <= limit``, or skipped when not measured."""
+        A failed warm-up takes the column out of the run; any other failure leaves that
+        sample out and is reported, with how often it happened.
+        """
+        done = []
+        for column in self.live() if columns is None else columns:
+            try:
+                step(column)
+            except BenchError as error:
+                print(f"run_bench: {column.label}: {what}: {error}", file=sys.stderr)
+                if what == "warm-up":
+                    self.failures[column.key] = f"{what}: {error}"
+                else:
+                    self.errors.setdefault((column.label, what), []).append(str(error))
+            else:
+                done.append(column)
+        return done
 
-    name: str
-    measured: float | None
-    limit: float | None
-    unit: Literal["ratio", "ms"]
-
-    @property
-    def status(self) -> Status:
-        if self.measured is None or self.limit is None:
-            return "skipped"
-        return "pass" if self.measured <= self.limit else "fail"
-
-
-def evaluate_goals(medians: Mapping[str, float]) -> list[Goal]:
-    """The three goals from the medians of one run; pipx and uvx may be missing (skipped)."""
-    appx = medians["appx"]
-    goals = [
-        Goal(
-            f"appx / {tool} <= {limit}",
-            appx / medians[tool] if tool in medians else None,
-            limit,
-            "ratio",
-        )
-        for tool, limit in (("pipx", PIPX_LIMIT), ("uvx", UVX_LIMIT))
-    ]
-    goals.append(
-        Goal(
-            f"appx - direct <= {BARE_FACTOR} x bare python",
-            appx - medians["direct"],
-            BARE_FACTOR * medians["python"],
-            "ms",
-        )
-    )
-    return goals
-
-
-def tool_env(base: Mapping[str, str], root: Path, tool: str) -> dict[str, str]:
-    """``base`` with a HOME and cache dirs of the tool's own under ``root``.
-
-    Index settings (``PIP_*``, ``UV_INDEX_URL``, pip's and uv's config files) are the
-    user's, kept on purpose: this is a real-world measurement. The config dir stays the
-    user's for that reason; data and caches move under ``root``.
-    """
-    home = root / tool / "home"
-    config = base.get("XDG_CONFIG_HOME") or str(
-        Path(base.get("HOME", "~")).expanduser() / ".config"
-    )
-    env = {key: value for key, value in base.items() if key != "VIRTUAL_ENV"}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=config,
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_STATE_HOME=str(home / ".local" / "state"),
-    )
-    own = root / tool
-    if tool == "appx":
-        env.update(
-            APPX_HOME=str(own / "appx-home"),
-            APPX_CACHE_DIR=str(own / "cache"),
-            APPX_BIN_DIR=str(own / "bin"),
-            APPX_MAN_DIR=str(own / "man"),
-        )
-    elif tool == "pipx":
-        env.update(PIPX_HOME=str(own / "pipx-home"), PIPX_BIN_DIR=str(own / "bin"))
-        env.update(PIPX_MAN_DIR=str(own / "man"))
-    elif tool == "uvx":
-        env.update(UV_CACHE_DIR=str(own / "cache"), UV_TOOL_DIR=str(own / "tools"))
-        env.update(UV_TOOL_BIN_DIR=str(own / "bin"))
-    home.mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def interpreter_of(script: Path) -> Path:
-    """The Python a console script runs on, from its shebang (pip's ``/bin/sh`` form too)."""
-    try:
-        with script.open("rb") as file:
-            head = [file.readline().decode("utf-8", "replace") for _ in range(2)]
-    except OSError as error:
-        raise BenchError(f"cannot read {script}: {error}") from error
-    shebang = head[0].removeprefix("#!").strip()
-    if shebang == "/bin/sh" and head[1].startswith("'''exec' "):
-        # pip's form for interpreter paths too long for a shebang: '''exec' "PY" "$0" "$@"
-        shebang = head[1].split('"')[1]
-    interpreter = Path(shebang.split()[0]) if shebang else None
-    if head[0].startswith("#!") and interpreter and interpreter.name.startswith("python"):
-        return interpreter
-    raise BenchError(f"cannot tell which Python {script} runs on; pass --python")
-
-
-def find_direct_script(cache_dir: Path) -> Path:
-    """The app's script in appx's cached run env (there must be exactly one such env)."""
-    found = sorted((cache_dir / "run").glob(f"*/current/bin/{APP}"))
-    if len(found) != 1:
-        listed = ", ".join(map(str, found)) or "none"
-        raise BenchError(
-            f"expected one cached env with bin/{APP} under {cache_dir / 'run'}, found {listed}"
-        )
-    return found[0]
-
-
-def run_checked(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run a command with its output captured; a failure ends the benchmark."""
-    try:
-        done = subprocess.run(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise BenchError(f"{' '.join(argv)}: {error}") from error
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-10:])
-        raise BenchError(f"{' '.join(argv)} exited {done.returncode}:\n{tail}")
-    return done
-
-
-def time_once(subject: Subject) -> float:
-    """Milliseconds of wall time for one run of the subject."""
-    start = time.perf_counter()
-    run_checked(subject.argv, subject.env)
-    return (time.perf_counter() - start) * 1000
-
-
-def version_of(executable: str, env: Mapping[str, str]) -> str | None:
-    """The first line a tool prints for ``--version``; None when it prints none."""
-    try:
-        done = run_checked([executable, "--version"], env)
-    except BenchError:
-        return None  # a version is a caption, not a measurement
-    lines = (done.stdout.strip() or done.stderr.strip()).splitlines()
-    if not lines:
-        return None
-    # pipx prints a bare number: name it, as the others name themselves.
-    return f"{Path(executable).name} {lines[0]}" if lines[0][:1].isdigit() else lines[0]
-
-
-def measure(subjects: Sequence[Subject], runs: int, warmups: int) -> dict[str, list[float]]:
-    """Prime and warm up every subject, then time them round-robin."""
-    for subject in subjects:
-        for _ in range(1 + warmups):
-            run_checked(subject.argv, subject.env)
-    samples: dict[str, list[float]] = {subject.key: [] for subject in subjects}
-    # Interleaved, so that load from the machine's other users falls on every tool alike.
-    for _ in range(runs):
-        for subject in subjects:
-            samples[subject.key].append(time_once(subject))
-    return samples
-
-
-def machine() -> dict[str, Any]:
-    """Date, platform, CPU model and core count, for the table's caption."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.partition(":")[2].strip()
-                break
-    except OSError:
-        pass  # not Linux: platform.processor() is what there is
-    return {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-    }
-
-
-def build_subjects(args: argparse.Namespace, scratch: Path) -> list[Subject]:
-    """Prime appx (which builds its cached env), then name every command to time."""
-    appx_env = tool_env(os.environ, scratch, "appx")
-    appx = Subject(
-        "appx", f"`appx run {CALL}` (cached)", (str(args.appx), "run", APP, *APP_ARGS), appx_env
-    )
-    run_checked(appx.argv, appx.env)
-    direct = find_direct_script(Path(appx_env["APPX_CACHE_DIR"]))
-    python = args.python or interpreter_of(args.appx)
-    subjects = [appx]
-    if not args.only_appx:
-        subjects += [
-            Subject(
-                "pipx",
-                f"`pipx run {CALL}`",
-                (str(args.pipx), "run", APP, *APP_ARGS),
-                tool_env(os.environ, scratch, "pipx"),
-            ),
-            Subject(
-                "uvx",
-                f"`uvx {CALL}`",
-                (str(args.uvx), APP, *APP_ARGS),
-                tool_env(os.environ, scratch, "uvx"),
-            ),
+    def error_notes(self) -> list[str]:
+        return [
+            f"{label}: {what} failed {len(errors)} time(s), those samples are left out: {errors[0]}"
+            for (label, what), errors in self.errors.items()
         ]
-    subjects += [
-        Subject(
-            "direct", f"`{CALL}` (the cached env's script)", (str(direct), *APP_ARGS), appx_env
-        ),
-        Subject(
-            "python", "`python -c pass` (appx's Python)", (str(python), "-c", "pass"), appx_env
-        ),
-    ]
-    return subjects
+
+    def warm_up(self, column: Column) -> None:
+        """Fill the column's download cache; check the tool built with the backend asked for."""
+        home = self.home(column, "warm-up")
+        env = self.env(column, home)
+        timed(tools.install_argvs(column, self.exe, tools.APPS), env, home)
+        run_checked(tools.run_argv(column, self.exe), env, home)
+        listing = tools.list_json_argv(column, self.exe)
+        if listing and column.backend:
+            backends = tools.recorded_backends(column.kind, run_checked(listing, env).stdout)
+            other = {name: b for name, b in backends.items() if b != column.backend}
+            if other:
+                raise BenchError(
+                    f"asked for the {column.backend} backend, apps were built with "
+                    f"{', '.join(sorted(set(other.values())))}"
+                )
+        pip_http = tools.cache_dir(self.scratch, column) / "pip" / "http-v2"
+        if column.backend == "pip" and disk_usage([pip_http]) < 1 << 20:
+            self.notes.append(
+                f"{column.label}: pip's HTTP cache stayed (nearly) empty after "
+                "the warm-up, so pip downloaded the wheels again in every round "
+                "(responses without cache headers are not cached)"
+            )
+        remove(home)
+
+    def phase_version(self) -> None:
+        for _ in range(self.runs * QUICK_FACTOR):
+            self.each(
+                lambda c: self.record(
+                    "version",
+                    c,
+                    timed([tools.version_argv(c, self.exe)], self.env(c, self.home(c, "version"))),
+                ),
+                "--version",
+            )
+
+    def phase_black(self) -> None:
+        def step(column: Column) -> None:
+            home = self.home(column, "black")
+            env = self.env(column, home)
+            self.record(
+                "install-black",
+                column,
+                timed(tools.install_argvs(column, self.exe, (tools.ONE_APP,)), env, home),
+            )
+            self.record(
+                "uninstall",
+                column,
+                timed([tools.uninstall_argv(column, self.exe, tools.ONE_APP)], env, home),
+            )
+            remove(home)
+
+        for _ in range(self.runs):
+            self.each(step, "install black")
+
+    def phase_ten(self) -> None:
+        for _ in range(self.runs):
+            homes = {c.key: self.scratch / c.key / "homes" / "ten" for c in self.live()}
+
+            def install(column: Column, homes: dict[str, Path] = homes) -> None:
+                home = self.home(column, "ten")
+                self.record(
+                    "install-10",
+                    column,
+                    timed(
+                        tools.install_argvs(column, self.exe, tools.APPS),
+                        self.env(column, home),
+                        home,
+                    ),
+                )
+                cache = tools.cache_dir(self.scratch, column)
+                self.record(
+                    "disk", column, disk_beyond(disk_usage([cache, home]), disk_usage([cache]))
+                )
+
+            def quick(column: Column, homes: dict[str, Path] = homes) -> None:
+                home = homes[column.key]
+                env = self.env(column, home)
+                self.record("list", column, timed([tools.list_argv(column, self.exe)], env, home))
+                link = tools.link_path(home, tools.RUN_APP)
+                script = tools.venv_script(column, home, tools.RUN_APP, tools.RUN_APP)
+                self.record("link", column, timed([[str(link), *tools.RUN_ARGS]], env, home))
+                self.record("script", column, timed([[str(script), *tools.RUN_ARGS]], env, home))
+
+            def upgrade(column: Column, homes: dict[str, Path] = homes) -> None:
+                home = homes[column.key]
+                self.record(
+                    "upgrade-all",
+                    column,
+                    timed([tools.upgrade_all_argv(column, self.exe)], self.env(column, home), home),
+                )
+
+            installed = self.each(install, "install 10 apps")
+            for _ in range(QUICK_FACTOR):
+                self.each(quick, "list, launch", installed)
+            self.each(upgrade, "upgrade-all", installed)
+            for home in homes.values():
+                remove(home)
+
+    def phase_run(self) -> None:
+        for _ in range(self.runs):
+
+            def first(column: Column) -> None:
+                for environments in tools.uv_run_environments(
+                    tools.cache_dir(self.scratch, column)
+                ):
+                    remove(environments)  # uvx's run envs: a first run must build one
+                home = self.home(column, "run")
+                self.record(
+                    "run-first",
+                    column,
+                    timed([tools.run_argv(column, self.exe)], self.env(column, home), home),
+                )
+
+            def cached(column: Column) -> None:
+                home = self.scratch / column.key / "homes" / "run"
+                self.record(
+                    "run-cached",
+                    column,
+                    timed([tools.run_argv(column, self.exe)], self.env(column, home), home),
+                )
+
+            ran = self.each(first, "first run")
+            for _ in range(QUICK_FACTOR):
+                self.each(cached, "cached run", ran)
+
+    def measure(self) -> None:
+        for column in self.columns:
+            if not self.exe.of(column.kind).exists():
+                self.failures[column.key] = f"{self.exe.of(column.kind)} not found"
+        if self.scenarios - {"version"}:
+            self.each(self.warm_up, "warm-up")
+        for phase, scenarios in PHASES.items():
+            if self.scenarios & set(scenarios):
+                getattr(self, f"phase_{phase}")()
 
 
-def report(timings: Sequence[Timing], runs: int, info: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON document: the machine, every timing with its ratio, and the goals."""
-    medians = {timing.subject.key: timing.median_ms for timing in timings}
+def version_of(executable: Path) -> str:
+    """The first line a tool prints for ``--version``, named (pipx prints a bare number)."""
+    try:
+        line = run_checked([str(executable), "--version"], tools.neutral_env(os.environ))
+    except BenchError:
+        return f"{executable.name} (no version)"
+    first = (line.stdout.strip() or line.stderr.strip() or "?").splitlines()[0]
+    return f"{executable.name} {first}" if first[:1].isdigit() else first
+
+
+def machine(python: Path) -> dict[str, Any]:
+    """Date, OS, CPU count and the Python the apps are built with, for the caption."""
+    version = run_checked(
+        [str(python), "-c", "import platform; print(platform.python_version())"],
+        tools.neutral_env(os.environ),
+    ).stdout.strip()
     return {
-        "schema": JSON_SCHEMA,
-        **info,
-        "runs": runs,
-        "results": [
-            {
-                "tool": timing.subject.key,
-                "label": timing.subject.label,
-                "command": list(timing.subject.argv),
-                "version": timing.version,
-                "median_ms": timing.median_ms,
-                "samples_ms": list(timing.samples_ms),
-                "ratio": medians["appx"] / timing.median_ms,
-            }
-            for timing in timings
-        ],
-        "goals": [
-            {
-                "goal": g.name,
-                "measured": g.measured,
-                "limit": g.limit,
-                "unit": g.unit,
-                "status": g.status,
-            }
-            for g in evaluate_goals(medians)
-        ],
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
+        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "cpus": os.cpu_count(),
+        "python": version,
     }
 
 
-def render_markdown(doc: Mapping[str, Any]) -> str:
-    """The report as Markdown: a caption, the timings table and the goals table."""
-    versions = ", ".join(r["version"] for r in doc["results"] if r["version"])
-    lines = [
-        f"{doc['date']} · {doc['platform']} · {doc['cpu']} · {doc['cores']} cores · "
-        f"median of {doc['runs']} runs · {versions}",
-        "",
-        "| tool | median ms | appx / tool |",
-        "| --- | ---: | ---: |",
-        *(f"| {r['label']} | {r['median_ms']:.1f} | {r['ratio']:.2f} |" for r in doc["results"]),
-        "",
-        "| goal | measured | limit | result |",
-        "| --- | ---: | ---: | --- |",
-    ]
-    for goal in doc["goals"]:
-        unit = " ms" if goal["unit"] == "ms" else ""
-        measured = "n/a" if goal["measured"] is None else f"{goal['measured']:.2f}{unit}"
-        lines.append(
-            f"| {goal['goal']} | {measured} | {goal['limit']:.2f}{unit} | {goal['status']} |"
+def split_list(text: str, allowed: Sequence[str], what: str) -> list[str]:
+    """A comma-separated choice, checked against ``allowed``."""
+    chosen = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in allowed]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {', '.join(unknown) or '(none)'}; choose from {', '.join(allowed)}"
         )
-    return "\n".join(lines) + "\n"
+    return chosen
+
+
+def beside(name: str) -> Path:
+    """A tool installed beside this Python (the bench session's venv), else on PATH."""
+    here = Path(sys.executable).parent / name
+    return here if here.exists() else Path(shutil.which(name) or here)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0] if __doc__ else None)
-    parser.add_argument("--appx", type=Path, required=True, help="the appx executable")
-    parser.add_argument("--pipx", type=Path, help="the pipx executable")
-    parser.add_argument("--uvx", type=Path, help="the uvx executable")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--scratch", type=Path, required=True, help="a dir for homes and caches")
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per tool (default 15)")
-    parser.add_argument("--warmups", type=int, default=1, help="untimed runs after priming")
-    parser.add_argument("--python", type=Path, help="the bare Python (default: appx's own)")
-    parser.add_argument("--only-appx", action="store_true", help="no pipx or uvx")
+    parser.add_argument("--runs", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument(
+        "--only",
+        type=lambda t: split_list(t, SCENARIO_KEYS, "scenario"),
+        default=list(SCENARIO_KEYS),
+        help="scenarios, comma-separated",
+    )
+    parser.add_argument(
+        "--tools",
+        type=lambda t: split_list(t, tools.COLUMN_KEYS, "column"),
+        default=list(tools.COLUMN_KEYS),
+        help="columns, comma-separated",
+    )
+    for name in ("appx", "uv", "uvx", "pipx"):
+        parser.add_argument(
+            f"--{name}",
+            type=Path,
+            default=beside(name),
+            help=f"the {name} executable (default: beside this Python, else on PATH)",
+        )
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    parser.add_argument(
+        "--python",
+        type=Path,
+        default=base,
+        help="the Python every tool builds apps with (default: this one's base)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
+    parser.add_argument("--markdown", type=Path, help="also write the Markdown table here")
     args = parser.parse_args(argv)
-    if not args.only_appx and (args.pipx is None or args.uvx is None):
-        parser.error("--pipx and --uvx are required unless --only-appx is given")
-    if args.runs < 1 or args.warmups < 0:
-        parser.error("--runs must be at least 1 and --warmups at least 0")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    scratch = args.scratch.resolve()
+    exe = tools.Executables(args.appx, args.uv, args.uvx, args.pipx, args.python)
+    columns = [c for c in tools.COLUMNS if c.key in args.tools]
+    bench = Bench(exe, args.scratch.resolve(), columns, args.only, args.runs)
     try:
-        subjects = build_subjects(args, scratch)
-        versions = {s.key: version_of(s.argv[0], s.env) for s in subjects if s.key != "direct"}
-        samples = measure(subjects, args.runs, args.warmups)
+        info = machine(exe.python)
     except BenchError as error:
         print(f"run_bench: error: {error}", file=sys.stderr)
         return 1
-    timings = [Timing(s, versions.get(s.key), tuple(samples[s.key])) for s in subjects]
-    doc = report(timings, args.runs, machine())
-    print(render_markdown(doc), end="")
+    kinds = dict.fromkeys(c.kind for c in columns)
+    info |= {
+        "runs": args.runs,
+        "quick_runs": args.runs * QUICK_FACTOR,
+        "selected_columns": [c.key for c in columns],
+        "versions": {kind: version_of(exe.of(kind)) for kind in kinds},
+    }
+    bench.measure()
+    doc = build_doc(bench.samples, info, bench.failures, bench.notes + bench.error_notes())
+    text = render_markdown(doc)
+    print(text, end="")
+    if args.markdown is not None:
+        args.markdown.write_text(text, encoding="utf-8")
     if args.json is not None:
         args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return 1 if len(bench.failures) == len(columns) else 0
 
 
 if __name__ == "__main__":
