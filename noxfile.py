@@ -58,21 +58,25 @@ def smoke(session: nox.Session) -> None:
 
 @nox.session(python=None)
 def bench(session: nox.Session) -> None:
-    """Time a cached `appx run` against pipx, uvx and the app itself: the README's table.
+    """appx (uv and pip backends) against uv tool and pipx, every scenario: the README's table.
 
-    Not in CI. Arguments after `--` go to benchmarks/run_bench.py (`--runs`, `--json`,
-    `--only-appx`); the tools use the user's index settings, each with a home of its own.
+    Not in CI; takes about 15 minutes. pipx and uv are installed beside appx (the bench
+    group); every tool gets PyPI alone, a download cache of its own warmed once, and a fresh
+    home each round, all in a temp dir. Arguments after `--` go to
+    benchmarks/run_bench.py: `--runs N`, `--only SCENARIO,...`, `--tools COLUMN,...`,
+    `--json FILE`, `--markdown FILE`.
     """
-    only_appx = "--only-appx" in session.posargs
-    groups = [] if only_appx else nox.project.dependency_groups(PYPROJECT, "bench")
-    session.install(".", *groups)
+    session.install(".[uv]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     bin_dir = Path(session.bin)
-    tools = [] if only_appx else ["--pipx", str(bin_dir / "pipx"), "--uvx", str(bin_dir / "uvx")]
+    tools = [
+        arg for name in ("appx", "uv", "uvx", "pipx") for arg in (f"--{name}", str(bin_dir / name))
+    ]
     with tempfile.TemporaryDirectory(prefix="appx-bench-") as scratch:
         session.run(
             "python",
             str(ROOT / "benchmarks" / "run_bench.py"),
-            *("--appx", str(bin_dir / "appx"), *tools, "--scratch", scratch),
+            *tools,
+            *("--scratch", scratch),
             *session.posargs,
         )
 

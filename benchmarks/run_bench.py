@@ -153,7 +153,7 @@ class Bench:
             remove(home)
 
         for _ in range(self.runs):
-            self.each(step, "install black")
+            self.each(step, "install black / uninstall")
 
     def phase_ten(self) -> None:
         for _ in range(self.runs):
