@@ -56,7 +56,12 @@ if [ "$1 $2" = "tool install" ]; then
     ln -f "$UV_CACHE_DIR/archive-v0/$3" "$UV_TOOL_DIR/$3/linked"
 fi
 """
-FAKE_UVX = 'mkdir -p "$UV_CACHE_DIR/environments-v2/x"\necho "< hi >"\n'
+FAKE_UVX = """\
+state=first; [ -d "$UV_CACHE_DIR/environments-v2" ] && state=cached
+echo $state >> "$BENCH_LOG.uvx"
+mkdir -p "$UV_CACHE_DIR/environments-v2/x"
+echo "< hi >"
+"""
 
 
 def fake(directory: Path, name: str, body: str) -> Path:
