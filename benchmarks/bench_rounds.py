@@ -92,17 +92,12 @@ class Bench:
         """Fill the column's download cache; check the tool built with the backend asked for."""
         home = self.home(column, "warm-up")
         env = self.env(column, home)
-        timed(tools.install_argvs(column, self.exe, tools.APPS), env, home)
-        run_checked(tools.run_argv(column, self.exe), env, home)
-        listing = tools.list_json_argv(column, self.exe)
-        if listing and column.backend:
-            backends = tools.recorded_backends(column.kind, run_checked(listing, env).stdout)
-            other = {name: b for name, b in backends.items() if b != column.backend}
-            if other:
-                raise BenchError(
-                    f"asked for the {column.backend} backend, apps were built with "
-                    f"{', '.join(sorted(set(other.values())))}"
-                )
+        try:
+            timed(tools.install_argvs(column, self.exe, tools.APPS), env, home)
+            run_checked(tools.run_argv(column, self.exe), env, home)
+            self.check_backend(column, env)
+        finally:
+            remove(home)
         pip_http = tools.cache_dir(self.scratch, column) / "pip" / "http-v2"
         if column.backend == "pip" and disk_usage([pip_http]) < 1 << 20:
             self.notes.append(
@@ -110,7 +105,23 @@ class Bench:
                 "the warm-up, so pip downloaded the wheels again in every round "
                 "(responses without cache headers are not cached)"
             )
-        remove(home)
+
+    def check_backend(self, column: Column, env: dict[str, str]) -> None:
+        """The tool recorded the backend the column asks for (an older appx has no uv)."""
+        listing = tools.list_json_argv(column, self.exe)
+        if not listing or not column.backend:
+            return
+        output = run_checked(listing, env).stdout
+        try:
+            backends = tools.recorded_backends(column.kind, output)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise BenchError(f"cannot read the backends from `{' '.join(listing)}`") from error
+        other = {b for b in backends.values() if b != column.backend}
+        if other:
+            raise BenchError(
+                f"asked for the {column.backend} backend, apps were built with "
+                f"{', '.join(sorted(other))}"
+            )
 
     def phase_version(self) -> None:
         for _ in range(self.runs * QUICK_FACTOR):
