@@ -348,12 +348,12 @@ def test_warns_when_bin_dir_is_not_on_path_and_when_shadowed(
 
 
 def test_receipt_records_what_rebuilds_the_app(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, backend: str
 ) -> None:
     assert run_appx("install", "app-with-dep").code == 0
     receipt = receipt_of(appx_env, "app-with-dep")
     assert receipt["distributions"] == {"app-with-dep": "1.0", "dep-lib": "1.0"}
-    assert receipt["backend"] == "pip"
+    assert receipt["backend"] == backend
     assert receipt["python"]["version"].count(".") == 2
     assert Path(receipt["python"]["executable"]).exists()
     assert "/venvs/" not in receipt["python"]["executable"]

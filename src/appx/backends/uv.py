@@ -55,7 +55,9 @@ DROPPED_UV_VARIABLES = frozenset(
     }
 )
 HINT_LIMIT = 300
-_DRY_RUN_LINE = re.compile(r"^\s*\+\s+(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)")
+_DRY_RUN_LINE = re.compile(
+    r"^ \+ (?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:==(?P<version>[^\s;]+)|\s*@\s*\S)"
+)
 _PINNED_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==|@)")
 _NEEDS_PYTHON = re.compile(
     r"depends on Python\s*(?P<spec>[<>=!~]=?[^\s,]+(?:,\s*[<>=!~]=?[^\s,]+)*)"
@@ -166,13 +168,13 @@ class UvBackend:
     def resolve_name(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> str:
-        """A spec's distribution name, from uv's compiled requirements file (no install)."""
-        pinned = self._compile(interpreter, requirement, index, log, ["--no-deps"])
-        if not pinned:
+        """A spec's distribution name, from a dry run of it alone into a scratch venv."""
+        found = self._dry_run(interpreter, [requirement], index, log, ["--no-deps"])
+        if len(found) != 1:
             raise InstallerError(
-                "uv did not name the package", "check that the spec names one project"
+                "uv's dry run did not name the package", "check that the spec names one project"
             )
-        return pinned[0][0]
+        return next(iter(found))
 
     def resolve(
         self,
@@ -182,12 +184,32 @@ class UvBackend:
         index: IndexOptions,
         log: Path,
     ) -> dict[str, str]:
-        """What installing the requirements now would install: a dry run into a scratch venv."""
+        """What installing the requirements now would install: a dry run into a scratch venv.
+
+        uv names no version for a distribution from a path or URL: pip's dry run does.
+        """
+        found = self._dry_run(interpreter, requirements, index, log, [])
+        if all(found.values()):
+            return found
+        from appx.backends.pip import PipBackend
+
+        return PipBackend(self.paths).resolve(interpreter, requirements, index=index, log=log)
+
+    def _dry_run(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        index: IndexOptions,
+        log: Path,
+        extra: Sequence[str],
+    ) -> dict[str, str]:
+        """What uv would install into a fresh venv: name -> version ("" from a path or URL)."""
         scratch = self.paths.apps.scratch_path("resolve")
         try:
+            scratch.mkdir(parents=True)
             venv = scratch / "venv"
             self.create_venv(interpreter, venv, log=log, on_start=lambda _: None)
-            argv: list[str | os.PathLike[str]] = ["pip", "install", "--dry-run"]
+            argv: list[str | os.PathLike[str]] = ["pip", "install", "--dry-run", *extra]
             argv += ["--python", venv / "bin" / "python", *_index_args(index), *requirements]
             code, output = self._run_read(argv, log, scratch)
         finally:
@@ -236,6 +258,7 @@ class UvBackend:
             raise SpecError(f"not a requirement: {redact(requirement)!r}", "give one requirement")
         scratch = self.paths.apps.scratch_path("resolve")
         try:
+            scratch.mkdir(parents=True)
             source, pinned = scratch / "requirements.in", scratch / "requirements.txt"
             source.write_text(requirement + "\n", encoding="utf-8")
             argv: list[str | os.PathLike[str]] = ["pip", "compile", source, "-o", pinned]
@@ -293,12 +316,13 @@ def parse_compiled(text: str) -> list[tuple[str, str]]:
 
 
 def parse_dry_run(text: str) -> dict[str, str]:
-    """What uv's dry run would install: `` + black==24.1.0`` lines, name -> version."""
+    """What uv's dry run would install, name -> version: `` + black==24.1.0``, and
+    `` + tool @ file:///src/tool`` with no version ("")."""
     found: dict[str, str] = {}
     for line in text.splitlines():
         match = _DRY_RUN_LINE.match(line)
         if match is not None:
-            found[canonicalize_name(match["name"])] = match["version"]
+            found[canonicalize_name(match["name"])] = match["version"] or ""
     return found
 
 
