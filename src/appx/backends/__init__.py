@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 BACKENDS = ("pip", "uv")
 VersionCheck = Callable[[Path], "str | None"]
+Locate = Callable[[Mapping[str, str]], "FoundUv | None"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,13 @@ def choose_backend(
     recorded: str | None = None,
     *,
     check: VersionCheck | None = None,
+    locate: Locate | None = None,
 ) -> BackendChoice:
     """Which backend builds: the flag, APPX_BACKEND, the receipt's, else uv if it runs.
 
-    ``check`` tells uv's version, or None when it does not run (default: run
-    ``uv --version``, once per process). An unknown name is a usage error (exit 2).
+    ``locate`` finds uv (default: `uv_locate.find_uv`); ``check`` tells its version, or
+    None when it does not run (default: run ``uv --version``, once per process). An
+    unknown name is a usage error (exit 2).
     """
     if requested:
         return BackendChoice(_valid(requested, "--backend"), f"--backend {requested}")
@@ -51,15 +54,19 @@ def choose_backend(
         return BackendChoice(_valid(wanted, "APPX_BACKEND"), f"APPX_BACKEND={wanted}")
     if recorded == "pip":
         return BackendChoice("pip", "recorded in the app's receipt")
-    return _uv_if_it_runs(environ, check, recorded=recorded == "uv")
+    return _uv_if_it_runs(environ, check, locate, recorded=recorded == "uv")
 
 
 def _uv_if_it_runs(
-    environ: Mapping[str, str], check: VersionCheck | None, *, recorded: bool
+    environ: Mapping[str, str],
+    check: VersionCheck | None,
+    locate: Locate | None,
+    *,
+    recorded: bool,
 ) -> BackendChoice:
     from appx.backends.uv_locate import find_uv, uv_version
 
-    found = find_uv(environ)
+    found = (locate or find_uv)(environ)
     runs = found is not None and (check or uv_version)(found.path) is not None
     if recorded:
         if runs:

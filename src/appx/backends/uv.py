@@ -10,17 +10,14 @@ both backends fetch from the same places. Bytecode is always compiled.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
 from appx import proc
 from appx.backends.base import OnStart, VenvLayout, probe_venv
-from appx.backends.pip import shorten
 from appx.backends.pip_isolation import pip_environment
 from appx.backends.uv_args import Untranslatable, index_args, uv_settings_from_pip
+from appx.backends.uv_output import last_error_line, needed_python, parse_compiled, parse_dry_run
 from appx.credentials import redact
 from appx.errors import InstallerError, SpecError
 from appx.indexes import IndexOptions
@@ -54,15 +51,6 @@ DROPPED_UV_VARIABLES = frozenset(
         "UV_NO_PROGRESS",
     }
 )
-HINT_LIMIT = 300
-_DRY_RUN_LINE = re.compile(
-    r"^ \+ (?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:==(?P<version>[^\s;]+)|\s*@\s*\S)"
-)
-_PINNED_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==|@)")
-_NEEDS_PYTHON = re.compile(
-    r"depends on Python\s*(?P<spec>[<>=!~]=?[^\s,]+(?:,\s*[<>=!~]=?[^\s,]+)*)"
-)
-_CROSS = "\u00d7"  # uv marks a failure with a multiplication sign
 
 
 def uv_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -116,7 +104,7 @@ class UvBackend:
         if self._run(argv, log, on_start) != 0:
             raise InstallerError(
                 f"uv could not create a virtual environment with {interpreter.executable}",
-                _last_error_line(log) or "see the log for uv's output",
+                last_error_line(log) or "see the log for uv's output",
                 log_path=str(log),
             )
 
@@ -161,7 +149,7 @@ class UvBackend:
         if code != 0:
             raise InstallerError(
                 f"uv failed to install {' '.join(redact(r) for r in requirements)}",
-                _last_error_line(log) or "see the log for uv's output",
+                last_error_line(log) or "see the log for uv's output",
                 log_path=str(log),
             )
 
@@ -217,7 +205,7 @@ class UvBackend:
         if code != 0:
             raise InstallerError(
                 f"uv could not resolve {' '.join(redact(r) for r in requirements)}",
-                _last_error_line(log) or "see the log for uv's output",
+                last_error_line(log) or "see the log for uv's output",
                 log_path=str(log),
             )
         return parse_dry_run(output)
@@ -271,7 +259,7 @@ class UvBackend:
         if text is None:
             raise InstallerError(
                 f"uv could not resolve {redact(requirement)}",
-                _last_error_line(log) or "see the log for uv's output",
+                last_error_line(log) or "see the log for uv's output",
                 log_path=str(log),
             )
         return parse_compiled(text)
@@ -299,70 +287,3 @@ def _index_args(index: IndexOptions) -> list[str]:
     if isinstance(args, Untranslatable):  # selection gives these to pip: not reached
         raise InstallerError(args.describe(), "build this app with pip: --backend pip")
     return args
-
-
-def parse_compiled(text: str) -> list[tuple[str, str]]:
-    """The pins of a compiled requirements file: ``black==24.1.0`` -> ("black", "24.1.0"),
-    ``tool @ file:///x`` -> ("tool", ""); comments and options skipped."""
-    found: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        stripped = line.split(" #", 1)[0].strip()
-        match = _PINNED_LINE.match(stripped)
-        if match is None:
-            continue
-        version = stripped.partition("==")[2].split(";")[0].strip() if "==" in stripped else ""
-        found.append((canonicalize_name(match["name"]), version))
-    return found
-
-
-def parse_dry_run(text: str) -> dict[str, str]:
-    """What uv's dry run would install, name -> version: `` + black==24.1.0``, and
-    `` + tool @ file:///src/tool`` with no version ("")."""
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        match = _DRY_RUN_LINE.match(line)
-        if match is not None:
-            found[canonicalize_name(match["name"])] = match["version"] or ""
-    return found
-
-
-def needed_python(text: str) -> str:
-    """The Python a release needs, from uv's explanation of why it cannot resolve it."""
-    found = _NEEDS_PYTHON.findall(text)
-    return found[-1] if found else ""
-
-
-def _last_error_line(log: Path) -> str:
-    """uv's error for the last command in the log, made a one-line hint; "" when none.
-
-    uv says ``error: <what>`` and then its causes (``Caused by: ...``), or ``x No
-    solution found ...`` and then the reason (``... Because ...``): the last cause is
-    the most precise.
-    """
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    lines = text.rpartition("\n$ ")[2].splitlines()
-    start = next((i for i, line in enumerate(lines) if _is_error(line)), None)
-    if start is None:
-        return ""
-    first = _clean(lines[start])
-    causes = [_clean(line) for line in lines[start + 1 :] if _is_cause(line)]
-    return shorten(causes[-1] if causes else first, HINT_LIMIT)
-
-
-def _is_error(line: str) -> bool:
-    return line.startswith("error:") or line.lstrip().startswith(_CROSS)
-
-
-def _is_cause(line: str) -> bool:
-    stripped = line.lstrip()
-    return stripped.startswith(("Caused by:", "╰─▶"))
-
-
-def _clean(line: str) -> str:
-    text = line.strip().lstrip(_CROSS + "╰─▶ ").strip()
-    for prefix in ("error:", "Caused by:"):
-        text = text.removeprefix(prefix).strip()
-    return text
