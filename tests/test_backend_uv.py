@@ -13,7 +13,7 @@ import pytest
 from appx.backends.base import VenvLayout
 from appx.backends.uv import UvBackend, uv_environment
 from appx.backends.uv_locate import parse_version, uv_version
-from appx.backends.uv_output import last_error_line, needed_python, parse_compiled, parse_dry_run
+from appx.backends.uv_output import last_error_line, parse_dry_run
 from appx.errors import InstallerError, SpecError
 from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter
@@ -172,7 +172,8 @@ def test_the_name_comes_from_a_dry_run_of_the_spec_alone(
     assert name == "hidden-name"
     venv_call, dry_run = calls(fake_uv)
     assert "venv" in venv_call["argv"]  # type: ignore[operator]
-    assert dry_run["argv"][3:6] == ["pip", "install", "--dry-run"]  # type: ignore[index]
+    assert dry_run["argv"][3:5] == ["pip", "install"]  # type: ignore[index]
+    assert "--dry-run" in dry_run["argv"]  # type: ignore[operator]
     assert "--no-deps" in dry_run["argv"]  # type: ignore[operator]
     assert not list(paths.apps.scratch.iterdir())
 
@@ -304,29 +305,6 @@ def test_a_dry_run_says_names_and_versions() -> None:
         """
     )
     assert parse_dry_run(text) == {"black": "24.1.0", "click": "8.1.7", "tool": ""}
-
-
-def test_a_compiled_file_says_names_and_versions() -> None:
-    text = "# comment\n--index-url https://x\nBlack==24.1.0\nclick==8.1.7  # via black\n"
-    text += "tool @ file:///src/tool\nrich[markdown]==13.0 ; python_version >= '3.8'\n"
-    assert parse_compiled(text) == [
-        ("black", "24.1.0"),
-        ("click", "8.1.7"),
-        ("tool", ""),
-        ("rich", "13.0"),
-    ]
-
-
-def test_the_python_a_release_needs_is_read_from_uvs_explanation() -> None:
-    text = (
-        "  \u00d7 No solution found when resolving dependencies:\n"
-        "  ╰─▶ Because the current Python version (3.11.2) does not satisfy Python>=3.98"
-        " and held-app==2.0 depends on Python>=3.98, we can conclude that held-app==2.0"
-        " cannot be used.\n"
-    )
-    assert needed_python(text) == ">=3.98"
-    assert needed_python("depends on Python>=3.8,<4, we can") == ">=3.8,<4"
-    assert needed_python("nothing here") == ""
 
 
 def test_the_hint_is_uvs_last_cause_of_the_last_command(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from appx import proc
 from appx.backends.base import OnStart, VenvLayout, probe_venv
 from appx.backends.pip_isolation import pip_environment
 from appx.backends.uv_args import Untranslatable, index_args, uv_settings_from_pip
-from appx.backends.uv_output import last_error_line, needed_python, parse_compiled, parse_dry_run
+from appx.backends.uv_output import last_error_line, parse_dry_run
 from appx.credentials import redact
 from appx.errors import InstallerError, SpecError
 from appx.indexes import IndexOptions
@@ -213,56 +213,11 @@ class UvBackend:
     def newest(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> tuple[str, str] | None:
-        # as a Python far ahead would see it, wheels only; then what the release needs
-        ahead = ["--no-deps", "--python-version", "3.99", "--only-binary", ":all:"]
-        try:
-            pinned = self._compile(interpreter, requirement, index, log, ahead)
-        except (InstallerError, SpecError):
-            return None
-        if not pinned or not pinned[0][1]:
-            return None
-        name, version = pinned[0]
-        try:
-            self._compile(interpreter, f"{name}=={version}", index, log, ["--no-deps"])
-        except InstallerError:
-            try:
-                return version, needed_python(log.read_text(encoding="utf-8", errors="replace"))
-            except OSError:
-                return version, ""
-        except SpecError:
-            return None
-        return version, ""
+        """pip's answer: uv reports no Requires-Python, and its resolution may skip a wheel's
+        own (seen with uv 0.13 on an index without data-requires-python)."""
+        from appx.backends.pip import PipBackend
 
-    def _compile(
-        self,
-        interpreter: Interpreter,
-        requirement: str,
-        index: IndexOptions,
-        log: Path,
-        extra: Sequence[str],
-    ) -> list[tuple[str, str]]:
-        """``uv pip compile`` of one requirement: [(name, version or "")], first the asked one."""
-        if requirement.startswith("-") or any(char in requirement for char in "\r\n"):
-            raise SpecError(f"not a requirement: {redact(requirement)!r}", "give one requirement")
-        scratch = self.paths.apps.scratch_path("resolve")
-        try:
-            scratch.mkdir(parents=True)
-            source, pinned = scratch / "requirements.in", scratch / "requirements.txt"
-            source.write_text(requirement + "\n", encoding="utf-8")
-            argv: list[str | os.PathLike[str]] = ["pip", "compile", source, "-o", pinned]
-            argv += ["--python", interpreter.executable, "--no-header", "--no-annotate"]
-            argv += [*extra, *_index_args(index)]
-            code = self._run(argv, log, None)
-            text = pinned.read_text(encoding="utf-8") if code == 0 and pinned.is_file() else None
-        finally:
-            remove_tree(scratch)
-        if text is None:
-            raise InstallerError(
-                f"uv could not resolve {redact(requirement)}",
-                last_error_line(log) or "see the log for uv's output",
-                log_path=str(log),
-            )
-        return parse_compiled(text)
+        return PipBackend(self.paths).newest(interpreter, requirement, index=index, log=log)
 
     def _run(
         self, argv: Sequence[str | os.PathLike[str]], log: Path, on_start: OnStart | None

@@ -1,4 +1,4 @@
-"""Reading uv's output: what a dry run or a compiled file names, and uv's error as a hint.
+"""Reading uv's output: what a dry run names, and uv's error as a hint.
 
 uv has no machine-readable report for ``uv pip install --dry-run``; its lines
 `` + name==version`` (or `` + name @ url``) have kept their shape since its first
@@ -18,25 +18,7 @@ HINT_LIMIT = 300
 _DRY_RUN_LINE = re.compile(
     r"^ \+ (?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:==(?P<version>[^\s;]+)|\s*@\s*\S)"
 )
-_PINNED_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==|@)")
-_NEEDS_PYTHON = re.compile(
-    r"depends on Python\s*(?P<spec>[<>=!~]=?[^\s,]+(?:,\s*[<>=!~]=?[^\s,]+)*)"
-)
 _CROSS = "\u00d7"  # uv marks a failure with a multiplication sign
-
-
-def parse_compiled(text: str) -> list[tuple[str, str]]:
-    """The pins of a compiled requirements file: ``black==24.1.0`` -> ("black", "24.1.0"),
-    ``tool @ file:///x`` -> ("tool", ""); comments and options skipped."""
-    found: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        stripped = line.split(" #", 1)[0].strip()
-        match = _PINNED_LINE.match(stripped)
-        if match is None:
-            continue
-        version = stripped.partition("==")[2].split(";")[0].strip() if "==" in stripped else ""
-        found.append((canonicalize_name(match["name"]), version))
-    return found
 
 
 def parse_dry_run(text: str) -> dict[str, str]:
@@ -48,12 +30,6 @@ def parse_dry_run(text: str) -> dict[str, str]:
         if match is not None:
             found[canonicalize_name(match["name"])] = match["version"] or ""
     return found
-
-
-def needed_python(text: str) -> str:
-    """The Python a release needs, from uv's explanation of why it cannot resolve it."""
-    found = _NEEDS_PYTHON.findall(text)
-    return found[-1] if found else ""
 
 
 def last_error_line(log: Path) -> str:
