@@ -20,7 +20,7 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 @nox.session(python=None)
 def tests(session: nox.Session) -> None:
     """The hermetic suite: local wheels, a local index on 127.0.0.1, a temp home per test."""
-    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))
+    session.install(".[uv]", *nox.project.dependency_groups(PYPROJECT, "test"))  # both backends
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *(session.posargs or ["tests"]))
     session.run("coverage", "combine", "--quiet")
@@ -92,7 +92,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=None)
 def types(session: nox.Session) -> None:
     """mypy, strict, over src, tests and benchmarks."""
-    session.install(".", *nox.project.dependency_groups(PYPROJECT, "types"))
+    session.install(".[uv]", *nox.project.dependency_groups(PYPROJECT, "types"))
     session.run("mypy")
 
 

@@ -13,7 +13,7 @@ import typer.main
 # typer (0.26 and later) vendors click: these are the classes its parser really raises.
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from appx import __version__, cli_inject, cli_lifecycle, cli_run, cli_sync
+from appx import __version__, cli_inject, cli_lifecycle, cli_options, cli_run, cli_sync
 from appx.errors import AppxError, InterruptedByUser, UsageError, from_exception
 from appx.output import Console
 from appx.paths import AppxPaths
@@ -132,6 +132,7 @@ def install(
     editable: Annotated[
         bool, typer.Option("--editable", "-e", help="Install a local project in editable mode.")
     ] = False,
+    backend: cli_options.Backend = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Install applications, each in a virtual environment of its own.
@@ -169,6 +170,7 @@ def install(
         ),
         editable=editable,
         keep_log=state.console.verbose,
+        backend=backend,
     )
     results = install_apps(state.paths, specs, options, state.console, cwd=cwd, environ=os.environ)
     render_install(state.console, results)
@@ -233,7 +235,8 @@ def list_(
         from appx.outdated import outdated_apps
         from appx.render_lifecycle import render_outdated
 
-        render_outdated(state.console, outdated_apps(state.paths, state.console))
+        found = outdated_apps(state.paths, state.console, environ=os.environ)
+        render_outdated(state.console, found)
         return
     from appx.listing import list_apps
     from appx.render import render_list

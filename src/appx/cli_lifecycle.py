@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from appx import cli_options
+
 if TYPE_CHECKING:
     from appx.cli import State
 
@@ -126,6 +128,7 @@ def reinstall(
     python: Annotated[
         str | None, typer.Option(help="Move the apps to this Python (a path, command or version).")
     ] = None,
+    backend: cli_options.Backend = None,
 ) -> None:
     """Rebuild apps from their receipts: a new generation each, at the recorded versions.
 
@@ -133,8 +136,9 @@ def reinstall(
     Examples:
       appx reinstall black
       appx reinstall black --python 3.12
+      appx reinstall black --backend pip    (the app keeps that backend from now on)
     """
-    _reinstall(ctx, names, latest=latest, python=python)
+    _reinstall(ctx, names, latest=latest, python=python, backend=backend)
 
 
 def reinstall_all(
@@ -145,19 +149,28 @@ def reinstall_all(
     python: Annotated[
         str | None, typer.Option(help="Move the apps to this Python (a path, command or version).")
     ] = None,
+    backend: cli_options.Backend = None,
 ) -> None:
     """Rebuild every app from its receipt (after a Python upgrade, say)."""
     state: State = ctx.find_root().obj
-    _reinstall(ctx, state.paths.apps.installed(), latest=latest, python=python)
+    _reinstall(ctx, state.paths.apps.installed(), latest=latest, python=python, backend=backend)
 
 
-def _reinstall(ctx: typer.Context, names: list[str], *, latest: bool, python: str | None) -> None:
+def _reinstall(
+    ctx: typer.Context, names: list[str], *, latest: bool, python: str | None, backend: str | None
+) -> None:
     from appx.lifecycle import reinstall_apps
     from appx.render_lifecycle import render_reinstall
 
     state: State = ctx.find_root().obj
     results = reinstall_apps(
-        state.paths, names, state.console, environ=os.environ, latest=latest, python=python
+        state.paths,
+        names,
+        state.console,
+        environ=os.environ,
+        latest=latest,
+        python=python,
+        backend_name=backend,
     )
     render_reinstall(state.console, results)
 

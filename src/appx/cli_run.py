@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from appx import cli_options
+
 if TYPE_CHECKING:
     from appx.cli import State
 
@@ -44,6 +46,7 @@ def run_command(
     offline: Annotated[
         bool, typer.Option(help="Use the cache only; an app not in it is an error.")
     ] = False,
+    backend: cli_options.Backend = None,
 ) -> None:
     """Run an app from a cached throwaway environment (built on first use, kept a week).
 
@@ -69,6 +72,7 @@ def run_command(
         refresh=refresh,
         offline=offline,
         keep_log=state.console.verbose,
+        backend=backend,
     )
     launch = prepare_run(
         state.paths,

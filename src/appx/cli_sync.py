@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from appx import cli_options
+
 if TYPE_CHECKING:
     from appx.cli import State
 
@@ -62,6 +64,7 @@ def sync(
             "--force", "-f", help="Move conflicting files aside, as install --force does."
         ),
     ] = False,
+    backend: cli_options.Backend = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Make this machine's apps match an export file: install, move, leave, prune.
@@ -88,7 +91,9 @@ def sync(
     if dry_run:
         results = planned(steps)
     else:
-        tools = SyncTools(os.environ, Path.cwd(), keep_log=console.verbose, force=force)
+        tools = SyncTools(
+            os.environ, Path.cwd(), keep_log=console.verbose, force=force, backend_name=backend
+        )
         results = apply_sync(state.paths, steps, console, tools)
     render_sync(console, results)
 

@@ -76,7 +76,29 @@ def describe_environment(paths: AppxPaths, environ: Mapping[str, str]) -> list[S
     else:
         usable = "yes"
     settings.append(Setting("directories usable", usable, "checked for install and uninstall"))
-    return settings
+    return settings + backend_settings(environ)
+
+
+def backend_settings(environ: Mapping[str, str]) -> list[Setting]:
+    """The backend an install would use and why, and where uv is, found without running uv:
+    a read starts no process, so uv's version is the one its package records."""
+    from appx.backends import choose_backend
+    from appx.backends.uv_locate import find_uv, package_version
+    from appx.errors import UsageError
+
+    found = find_uv(environ)
+    version = package_version() if found is not None and found.source != "PATH" else ""
+    uv = Setting(
+        "uv",
+        str(found.path) if found is not None else "not found",
+        found.source if found is not None else "looked for in appx's environment, then PATH",
+    )
+    try:
+        choice = choose_backend(None, environ, check=lambda _path: version or "unknown")
+    except UsageError as error:
+        return [Setting("backend", f"none: {error.message}", error.hint), uv]
+    shown = f"uv {version}" if choice.name == "uv" and version else choice.name
+    return [Setting("backend", shown, choice.reason), uv]
 
 
 def ensure_path(

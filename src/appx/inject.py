@@ -10,21 +10,21 @@ also drops its own dependencies that nothing else needs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.build import BuildContext, BuildRequest, request_from_receipt
 from appx.change import rebuild
 from appx.credentials import redact
 from appx.errors import AppxError, SpecError
 from appx.inspect import validate_name
-from appx.lifecycle import current_receipt, recorded_python
+from appx.lifecycle import app_backend, current_receipt, recorded_python
 from appx.locks import app_locks
 from appx.output import Reporter
 from appx.paths import AppxPaths
@@ -80,6 +80,7 @@ def inject_packages(
     cwd: Path,
     include_apps: bool = False,
     backend: Backend | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> InjectResult:
     """Add (or restate) injected requirements: a new generation, the old one kept.
 
@@ -90,10 +91,10 @@ def inject_packages(
         raise SpecError("nothing to inject", "name packages, or give -r requirements.txt")
     paths.check_usable(write=True)
     app = normalize_app(name)
-    installer = backend or get_backend("pip", paths)
     parsed = [parse_spec(raw, cwd=cwd) for raw in specs]
     with app_locks(paths, [app], reporter.warn):
         receipt = current_receipt(paths, app)
+        installer = backend or app_backend(paths, receipt, reporter, _env(environ))
         log = paths.new_log(f"inject-{app}")
         try:
             names = [_name_of(spec, receipt, installer, log) for spec in parsed]
@@ -124,6 +125,7 @@ def uninject_packages(
     reporter: Reporter,
     *,
     backend: Backend | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> InjectResult:
     """Take injected packages out (their commands too): a new generation, the old one kept."""
     if not packages:
@@ -147,9 +149,13 @@ def uninject_packages(
             injected_apps=tuple(a for a in receipt.injected_apps if a not in gone),
         )
         log = paths.new_log(f"uninject-{app}")
-        installer = backend or get_backend("pip", paths)
+        installer = backend or app_backend(paths, receipt, reporter, _env(environ))
         names = [*dict.fromkeys(gone)]
         return _rebuild(paths, receipt, request, reporter, installer, log, "uninjected", names)
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
 
 
 def _name_of(spec: AppSpec, receipt: Receipt, backend: Backend, log: Path) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from appx import signals, store
-from appx.backends import get_backend
+from appx.backends import choose_backend, open_backend
 from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest
@@ -45,7 +45,7 @@ class InstallOptions:
     exact: tuple[str, ...] = ()  # constraints that hold versions (sync); not recorded
     editable: bool = False
     keep_log: bool = False
-    backend: str = "pip"
+    backend: str | None = None  # --backend; None: APPX_BACKEND, else automatic
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ def install_apps(
     if interpreter is None:
         with reporter.step("Finding Python"):
             interpreter = find_python(options.python, environ=environ, default=paths.default_python)
-    backend = backend or get_backend(options.backend, paths)
+    if backend is None:
+        choice = choose_backend(options.backend, environ)
+        backend = open_backend(paths, choice, options.index, reporter.note, environ)
     paths.apps.sweep_tmp()
     store.sweep_abandoned(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)

@@ -20,7 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from appx import signals
-from appx.backends import get_backend
+from appx.backends import choose_backend, open_backend
 from appx.backends.base import Backend
 from appx.build import BuildContext, BuildRequest, request_from_receipt
 from appx.change import rebuild
@@ -100,12 +100,12 @@ def upgrade_apps(
     (``upgrade --install``), as ``appx install NAME`` would in ``cwd`` with ``environ``.
     """
     paths.check_usable(write=True)
-    installer = backend or get_backend("pip", paths)
+    env = os.environ if environ is None else environ
 
     def upgrade(app: str) -> UpgradeResult:
         if install_missing and paths.apps.read_current(app) is None:
-            return _install_missing(paths, app, reporter, installer, cwd, environ or {})
-        return _upgrade_one(paths, app, reporter, installer, include_injected, skip_pinned)
+            return _install_missing(paths, app, reporter, backend, cwd, env)
+        return _upgrade_one(paths, app, reporter, backend, include_injected, skip_pinned, env)
 
     return each_app(names, upgrade, lambda name, error: UpgradeResult(name, "failed", error=error))
 
@@ -114,7 +114,7 @@ def _install_missing(
     paths: AppxPaths,
     app: str,
     reporter: Reporter,
-    backend: Backend,
+    backend: Backend | None,
     cwd: Path | None,
     environ: Mapping[str, str],
 ) -> UpgradeResult:
@@ -164,13 +164,30 @@ def current_receipt(paths: AppxPaths, app: str) -> Receipt:
     return load_receipt(current.path).with_secrets(load_credentials(current.path))
 
 
+def app_backend(
+    paths: AppxPaths,
+    receipt: Receipt,
+    reporter: Reporter,
+    environ: Mapping[str, str],
+    requested: str | None = None,
+) -> Backend:
+    """The backend that rebuilds an app: ``requested``, APPX_BACKEND, else the one that
+    built it (pip instead, with a note, when uv is gone or cannot honour its pip args)."""
+    choice = choose_backend(requested, environ, receipt.backend)
+    fell_back = receipt.backend == "uv" and choice.name == "pip"
+    if fell_back and not requested and not environ.get("APPX_BACKEND"):
+        reporter.note(f"{receipt.app}: built with pip: {choice.reason}")
+    return open_backend(paths, choice, receipt.index, reporter.note, environ)
+
+
 def _upgrade_one(
     paths: AppxPaths,
     app: str,
     reporter: Reporter,
-    backend: Backend,
+    backend: Backend | None,
     include_injected: bool,
     skip_pinned: bool,
+    environ: Mapping[str, str],
 ) -> UpgradeResult:
     with app_locks(paths, [app], reporter.warn):
         receipt = current_receipt(paths, app)
@@ -179,8 +196,9 @@ def _upgrade_one(
                 return UpgradeResult(app, "pinned", receipt.version, receipt.version)
             raise SpecError(f"{app} is pinned", f"unpin it first: appx unpin {app}")
         request = upgrade_request(receipt, include_injected=include_injected)
+        installer = backend or app_backend(paths, receipt, reporter, environ)
         tools = BuildContext(
-            backend, recorded_python(receipt), reporter, paths.new_log(f"upgrade-{app}")
+            installer, recorded_python(receipt), reporter, paths.new_log(f"upgrade-{app}")
         )
         new = rebuild(paths, request, tools, unless_same_as=receipt)
     if new is None:
@@ -226,15 +244,20 @@ def reinstall_apps(
     latest: bool = False,
     python: str | None = None,
     backend: Backend | None = None,
+    backend_name: str | None = None,
 ) -> list[ReinstallResult]:
     """Rebuild each app from its receipt: the exact recorded versions, or resolved afresh
-    (``latest``); on its recorded Python, or on ``python`` (found as install finds it)."""
+    (``latest``); on its recorded Python, or on ``python`` (found as install finds it);
+    with its recorded backend, or ``backend_name`` (--backend: the app switches)."""
     paths.check_usable(write=True)
-    installer = backend or get_backend("pip", paths)
     target = find_python(python, environ=environ, default=None) if python else None
+    if backend_name is not None:
+        choose_backend(backend_name, environ)  # an unknown name stops before any app
     return each_app(
         names,
-        lambda app: _reinstall_one(paths, app, reporter, installer, latest, target, environ),
+        lambda app: _reinstall_one(
+            paths, app, reporter, backend, latest, target, environ, backend_name
+        ),
         lambda name, error: ReinstallResult(name, "failed", error=error),
     )
 
@@ -243,10 +266,11 @@ def _reinstall_one(
     paths: AppxPaths,
     app: str,
     reporter: Reporter,
-    backend: Backend,
+    backend: Backend | None,
     latest: bool,
     target: Interpreter | None,
     environ: Mapping[str, str],
+    backend_name: str | None,
 ) -> ReinstallResult:
     with app_locks(paths, [app], reporter.warn):
         receipt = current_receipt(paths, app)
@@ -256,7 +280,8 @@ def _reinstall_one(
             exact = tuple(f"{n}=={v}" for n, v in held if n not in receipt.direct_urls)
             request = replace(request, exact=exact)
         interpreter = target or _python_again(receipt, environ)
-        tools = BuildContext(backend, interpreter, reporter, paths.new_log(f"reinstall-{app}"))
+        installer = backend or app_backend(paths, receipt, reporter, environ, backend_name)
+        tools = BuildContext(installer, interpreter, reporter, paths.new_log(f"reinstall-{app}"))
         new = rebuild(paths, request, tools)
     assert new is not None  # noqa: S101 -- committed, or an exception went out
     return ReinstallResult(app, "reinstalled", receipt.version, new.version, new.python.version)

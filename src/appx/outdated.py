@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from appx.backends import get_backend
 from appx.backends.base import Backend
 from appx.errors import AppxError
-from appx.lifecycle import current_receipt, recorded_python, upgrade_request
+from appx.lifecycle import app_backend, current_receipt, recorded_python, upgrade_request
 from appx.output import Reporter
 from appx.paths import AppxPaths
 
@@ -26,11 +26,15 @@ class Outdated:
 
 
 def outdated_apps(
-    paths: AppxPaths, reporter: Reporter, *, backend: Backend | None = None
+    paths: AppxPaths,
+    reporter: Reporter,
+    *,
+    backend: Backend | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[Outdated]:
     """What `upgrade-all` would change, from a dry run of each app's upgrade: nothing is
     built or changed (each dry run uses a scratch venv, deleted after)."""
-    installer = backend or get_backend("pip", paths)
+    env = os.environ if environ is None else environ
     found: list[Outdated] = []
     for app in paths.apps.installed():
         current = paths.apps.read_current(app)
@@ -40,6 +44,7 @@ def outdated_apps(
         try:
             receipt = current_receipt(paths, app)
             request = upgrade_request(receipt, include_injected=False)
+            installer = backend or app_backend(paths, receipt, reporter, env)
             with reporter.step(f"Looking for newer releases of {app}"):
                 newest = installer.resolve(
                     recorded_python(receipt), request.requirements, index=request.index, log=log

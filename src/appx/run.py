@@ -10,14 +10,14 @@ import os
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from packaging.specifiers import SpecifierSet
 
 from appx import runkey
-from appx.backends import get_backend
+from appx.backends import BackendChoice, choose_backend, get_backend, settle_backend
 from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest
@@ -56,7 +56,7 @@ class RunOptions:
     refresh: bool = False
     offline: bool = False
     keep_log: bool = False
-    backend: str = "pip"
+    backend: str | None = None  # --backend; None: APPX_BACKEND, else automatic
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,13 @@ def prepare_run(
     """Find or build the env of ``target`` and return what runs its command with ``args``."""
     paths.check_usable(write=True)
     check_pip_args(options.index.pip_args)
+    choice = (
+        BackendChoice(backend.name, "given")
+        if backend is not None
+        else choose_backend(options.backend, environ)
+    )
+    settled = settle_backend(choice, options.index)
+    options = replace(options, backend=settled.name)  # the env's key names its backend
     ttl_problem = runkey.ttl_problem(environ)
     if ttl_problem:
         reporter.warn(ttl_problem)
@@ -118,6 +125,8 @@ def prepare_run(
                 "run it once without --offline, with the index reachable",
             )
     elif env is None or not runkey.is_fresh(env.built, environ):
+        if settled != choice:
+            reporter.note(settled.reason)
         env = _build(paths, wanted, options, reporter, env, environ, backend, interpreter)
     if wanted.script is not None:
         argv = (env.commands()["python"], str(wanted.script), *args)
@@ -212,7 +221,7 @@ def _cache_key(
         kind,
         requirements,
         python,
-        options.backend,
+        options.backend or "pip",  # prepare_run settled it
         redact(index.index_url) if index.index_url else None,
         [redact(arg) for arg in index.pip_args],
     )
@@ -234,7 +243,7 @@ def _build(
     try:
         if interpreter is None:
             interpreter = _python_for(paths, wanted, options, reporter, environ)
-        installer = backend or get_backend(options.backend, paths)
+        installer = backend or get_backend(options.backend or "pip", paths, environ)
         package = wanted.package
         if wanted.spec is not None and not package:
             with reporter.step(f"Finding the name of {redact(wanted.spec.raw)}"):

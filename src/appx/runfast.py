@@ -1,8 +1,8 @@
 """The cached `appx run`: read one small file and exec the app, before the CLI is imported.
 
 `__main__` calls `exec_if_cached(argv, environ)` first. It handles only the plain, common
-form (`run [--python X] [--spec NAME] [--with PKG]... [-i URL] [--offline] APP ARGS`)
-and only a fresh env whose launch file names the command; anything else (another
+form (`run [--python X] [--spec NAME] [--with PKG]... [-i URL] [--backend B] [--offline]
+APP ARGS`) and only a fresh env whose launch file names the command; anything else (another
 option, a miss, an expired env, a path or URL, an ambiguous command) returns, and
 the full `appx run` decides, builds and explains. It imports os and `appx.runkey`,
 nothing more, and prints nothing.
@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from appx import runkey
 
 _QUIET_OR_VERBOSE = ("-q", "--quiet", "-v", "--verbose")
+_BACKENDS = ("uv", "pip")  # automatic selection's order
 # Options of `appx run` the fast path understands, each taking a value (the last one counts).
 _VALUED = {
     "--python": "python",
@@ -23,6 +24,7 @@ _VALUED = {
     "--with": "with",
     "-i": "index",
     "--index-url": "index",
+    "--backend": "backend",
 }
 
 
@@ -45,8 +47,14 @@ def exec_if_cached(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     index = options["index"][-1] if options["index"] else None
     if index is not None and "@" in index:
         return  # a credential: the full path redacts it for the key
-    key = runkey.run_key("package", [requirement, *options["with"]], python, "pip", index, [])
-    _exec_env(home, os.path.join(cache, "run", key), key, command, args, environ)
+    chosen = options["backend"][-1] if options["backend"] else environ.get("APPX_BACKEND", "")
+    chosen = chosen.strip()
+    if chosen and chosen not in _BACKENDS:
+        return  # the full path says what is wrong with it
+    # Without APPX_BACKEND the full path would ask whether uv runs: an env either built is good.
+    for backend in (chosen,) if chosen else _BACKENDS:
+        key = runkey.run_key("package", [requirement, *options["with"]], python, backend, index, [])
+        _exec_env(home, os.path.join(cache, "run", key), key, command, args, environ)
 
 
 def _parse(argv: Sequence[str]) -> tuple[dict[str, list[str]], str, list[str]] | None:
@@ -54,7 +62,13 @@ def _parse(argv: Sequence[str]) -> tuple[dict[str, list[str]], str, list[str]] |
         argv = argv[1:]
     if len(argv) < 2 or argv[0] != "run":
         return None
-    options: dict[str, list[str]] = {"python": [], "spec": [], "with": [], "index": []}
+    options: dict[str, list[str]] = {
+        "python": [],
+        "spec": [],
+        "with": [],
+        "index": [],
+        "backend": [],
+    }
     position = 1
     while position < len(argv):
         arg = argv[position]

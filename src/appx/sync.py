@@ -206,7 +206,7 @@ class SyncTools:
     interpreter: Interpreter | None = None
     keep_log: bool = False
     force: bool = False  # move foreign files aside, take over other apps' commands
-    backend_name: str = "pip"
+    backend_name: str | None = None  # --backend; None: APPX_BACKEND, else automatic
     seen_warnings: set[str] = field(default_factory=set)
 
 
@@ -254,7 +254,9 @@ def _apply_one(
         _set_pin(paths, step, reporter)  # first: upgrade refuses a pinned app
         if step.action == "keep":
             return SyncResult(step, "done", step.old_version)
-        (upgraded,) = upgrade_apps(paths, [step.app], reporter, backend=tools.backend)
+        (upgraded,) = upgrade_apps(
+            paths, [step.app], reporter, backend=tools.backend, environ=tools.environ
+        )
         status: Status = "failed" if upgraded.error else "done"
         return SyncResult(step, status, upgraded.new_version, upgraded.commands, upgraded.error)
     held = entry.distributions.items() if step.target != NEWEST else ()

@@ -26,7 +26,11 @@ def frozen(run_appx: RunAppx, app: str) -> str:
 
 
 def test_inject_and_uninject_a_package_with_its_command(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env, tmp_path: Path
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    tmp_path: Path,
+    backend: str,
 ) -> None:
     assert run_appx("install", "cowsay-lite==1.0").code == 0
     requirements = tmp_path / "requirements.txt"
@@ -67,7 +71,10 @@ def test_inject_and_uninject_a_package_with_its_command(
 
 
 def test_runpip_reads_and_refuses_changes(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     assert run_appx("install", "app-with-dep").code == 0
     listing = run_appx("runpip", "app-with-dep", "list", "--format", "json")

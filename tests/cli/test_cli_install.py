@@ -104,7 +104,10 @@ def test_local_project_directory_with_static_name(
 
 
 def test_local_project_whose_name_must_be_resolved(
-    run_appx: RunAppx, project_factory: ProjectFactory, appx_env: Env
+    run_appx: RunAppx,
+    project_factory: ProjectFactory,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     project = project_factory(
         "hidden-name", console_scripts={"hidden-name": "hidden_name:main"}, static_name=False
@@ -220,7 +223,10 @@ def test_several_specs_install_independently_and_name_the_failure(
 
 
 def test_suffixed_installs_with_man_pages_then_uninstall_one(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     assert run_appx("install", "tool-with-man").code == 0
     result = run_appx("install", "tool-with-man", "--suffix=-b")
@@ -267,7 +273,11 @@ def test_pip_args_reach_pip(run_appx: RunAppx, index: IndexServer, appx_env: Env
 
 
 def test_index_options_reach_the_installer_and_are_recorded(
-    run_appx: RunAppx, wheel_factory: WheelFactory, index_server: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    wheel_factory: WheelFactory,
+    index_server: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     for version in ("1.0", "2.0rc1"):
         wheel_factory("pre-tool", version, console_scripts={"pre-tool": "pre_tool:main"})
@@ -348,12 +358,12 @@ def test_warns_when_bin_dir_is_not_on_path_and_when_shadowed(
 
 
 def test_receipt_records_what_rebuilds_the_app(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, backend: str
 ) -> None:
     assert run_appx("install", "app-with-dep").code == 0
     receipt = receipt_of(appx_env, "app-with-dep")
     assert receipt["distributions"] == {"app-with-dep": "1.0", "dep-lib": "1.0"}
-    assert receipt["backend"] == "pip"
+    assert receipt["backend"] == backend
     assert receipt["python"]["version"].count(".") == 2
     assert Path(receipt["python"]["executable"]).exists()
     assert "/venvs/" not in receipt["python"]["executable"]

@@ -21,7 +21,10 @@ def versions(run_appx: RunAppx) -> dict[str, str]:
 
 
 def test_upgrade_moves_the_app_and_its_commands(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     assert run_appx("install", "multi-cmd==1.0").code == 0
     result = run_appx("upgrade", "multi-cmd")
@@ -92,7 +95,10 @@ def test_an_upgrade_killed_before_its_commit_leaves_the_old_version(
 
 
 def test_reinstall_at_the_recorded_versions_and_on_another_python(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     assert run_appx("install", "app-with-dep").code == 0
     again = run_appx("reinstall", "app-with-dep")
@@ -112,7 +118,10 @@ def test_reinstall_at_the_recorded_versions_and_on_another_python(
 
 
 def test_list_outdated_changes_nothing(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     assert run_appx("install", "cowsay-lite==1.0", "gui-app").code == 0
     result = run_appx("list", "--outdated", "--json")

@@ -10,7 +10,10 @@ from factories import Env, IndexServer, RunAppx
 
 
 def test_list_shows_apps_commands_and_man_pages(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     assert run_appx("install", "tool-with-man", "cowsay-lite==1.0").code == 0
     result = run_appx("list")

@@ -27,6 +27,7 @@ def _python39() -> str:
 @pytest.mark.parametrize("python", ["default", "3.9"])
 def test_pip_config_cannot_move_the_install(
     run_appx: RunAppx,
+    pip_backend: str,
     index: IndexServer,
     appx_env: Env,
     monkeypatch: pytest.MonkeyPatch,
@@ -73,8 +74,13 @@ def test_pip_config_cannot_move_the_install(
 
 
 def test_pip_config_index_settings_are_kept(
-    run_appx: RunAppx, index_server: IndexServer, appx_env: Env, monkeypatch: pytest.MonkeyPatch
+    run_appx: RunAppx,
+    index_server: IndexServer,
+    appx_env: Env,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
 ) -> None:
+    """Both backends fetch from the index pip's configuration names."""
     config = appx_env.tmp / "pip.conf"
     config.write_text(
         f"[global]\nindex-url = {index_server.url}\n[install]\ntarget = {appx_env.tmp / 't'}\n",
@@ -85,6 +91,7 @@ def test_pip_config_index_settings_are_kept(
     assert result.code == 0, result
     assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 1.0"
     assert not (appx_env.tmp / "t").exists()
+    assert receipt_of(appx_env, "cowsay-lite")["backend"] == backend
 
 
 @pytest.mark.parametrize("pip_args", ["--target {x}", "--targ={x}", "-qt{x}", "--user"])
@@ -111,7 +118,7 @@ def test_a_marker_that_excludes_the_python_is_refused_before_anything_is_built(
 
 
 def test_secrets_stay_out_of_output_logs_receipt_and_list(
-    run_appx: RunAppx, index_server: IndexServer, appx_env: Env
+    run_appx: RunAppx, index_server: IndexServer, appx_env: Env, backend: str
 ) -> None:
     index_url = index_server.url.replace("http://", "http://ghp_INDEXTOKEN@")
     base = index_server.url.removesuffix("simple/").replace("http://", "http://bob:SPECPASS@")
@@ -144,7 +151,9 @@ def test_secrets_stay_out_of_output_logs_receipt_and_list(
     assert "ghp_INDEXTOKEN" not in again.stdout + again.stderr
 
 
-def test_a_bad_archive_gets_the_exception_as_its_hint(run_appx: RunAppx, appx_env: Env) -> None:
+def test_a_bad_archive_gets_the_exception_as_its_hint(
+    run_appx: RunAppx, appx_env: Env, pip_backend: str
+) -> None:
     archive = appx_env.tmp / "bad-1.0.tar.gz"
     archive.write_text("garbage")
     result = run_appx("install", str(archive))
@@ -165,7 +174,7 @@ def test_extras_on_a_wheel_path_are_installed(
 
 
 def test_the_receipt_records_direct_urls_and_the_defaulted_python(
-    run_appx: RunAppx, wheel_factory: WheelFactory, appx_env: Env
+    run_appx: RunAppx, wheel_factory: WheelFactory, appx_env: Env, pip_backend: str
 ) -> None:
     wheel = wheel_factory("direct-app", console_scripts={"direct-app": "direct_app:main"})
     assert run_appx("install", str(wheel)).code == 0

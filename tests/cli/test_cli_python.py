@@ -49,7 +49,7 @@ def test_python_version_is_found_in_pyenv_even_behind_a_failing_shim(
 
 
 def test_old_target_python_gets_a_pip_that_supports_it(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx, index: IndexServer, appx_env: Env, pip_backend: str
 ) -> None:
     python39 = pyenv_python("3.9")
     result = run_appx("install", "--python", str(python39), "cowsay-lite")

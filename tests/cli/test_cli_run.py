@@ -60,7 +60,10 @@ def generations(unit: Path) -> list[str]:
 
 
 def test_run_execs_the_app_with_its_arguments_untouched(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     first = run_appx("run", "cowsay-lite", "hi", "--help", "--no-cache", "-q")
     assert first.code == 0, first
@@ -104,7 +107,10 @@ def test_a_cached_run_imports_no_cli_and_starts_no_process(
     ],
 )
 def test_the_fast_path_finds_the_env_the_full_path_built(
-    form: list[str], run_appx: RunAppx, index: IndexServer
+    form: list[str],
+    run_appx: RunAppx,
+    index: IndexServer,
+    backend: str,
 ) -> None:
     python = ".".join(map(str, sys.version_info[:2]))
     args = [arg.format(index=index.url, python=python) for arg in form]

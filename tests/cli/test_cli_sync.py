@@ -23,7 +23,10 @@ def exposed(appx_env: Env) -> tuple[set[str], set[str]]:
 
 
 def test_export_uninstall_all_sync_restores_apps_versions_commands_and_pins(
-    run_appx: RunAppx, index: IndexServer, appx_env: Env
+    run_appx: RunAppx,
+    index: IndexServer,
+    appx_env: Env,
+    backend: str,
 ) -> None:
     installed = run_appx("install", "cowsay-lite==1.0", "multi-cmd", "tool-with-man")
     assert installed.code == 0, installed

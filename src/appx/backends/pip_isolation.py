@@ -93,7 +93,7 @@ def check_pip_args(args: Sequence[str]) -> None:
             return
         if arg.startswith("--"):
             name, equals, _ = arg[2:].partition("=")
-            option, candidates = _resolve(name.lower())
+            option, candidates = resolve_option(name.lower())
             refused = [c for c in candidates if c in REFUSED_OPTIONS]
             if option in REFUSED_OPTIONS or (option is None and refused):
                 _refuse(arg, option or refused[0], abbreviated=option != name.lower())
@@ -109,12 +109,17 @@ def check_pip_args(args: Sequence[str]) -> None:
                     break
 
 
-def _resolve(name: str) -> tuple[str | None, list[str]]:
+def resolve_option(name: str) -> tuple[str | None, list[str]]:
     """optparse's rule: the exact option, or the only one ``name`` abbreviates."""
     if name in _LONG_OPTIONS:
         return name, [name]
     candidates = sorted(option for option in _LONG_OPTIONS if option.startswith(name))
     return (candidates[0] if len(candidates) == 1 else None), candidates
+
+
+def takes_value(option: str) -> bool:
+    """Whether pip's long option ``option`` (full name, no dashes) takes a value."""
+    return option in _VALUE_OPTIONS
 
 
 def _refuse(arg: str, option: str, *, abbreviated: bool) -> None:

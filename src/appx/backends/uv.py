@@ -1,0 +1,244 @@
+"""The uv backend: venvs and installs through uv, files linked from uv's own cache.
+
+uv runs as a child like pip (own session, output to the log, secrets hidden) with
+no configuration file (``--no-config``: a ``uv.toml`` cannot move an install) and
+an environment cleaned of the variables that would redirect an install. The user's
+pip index settings reach uv as uv's variables, unless the user set uv's own, so
+both backends fetch from the same places. Bytecode is always compiled.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from appx import proc
+from appx.backends.base import OnStart, VenvLayout, probe_venv
+from appx.backends.pip_isolation import pip_environment
+from appx.backends.uv_args import Untranslatable, index_args, uv_settings_from_pip
+from appx.backends.uv_output import last_error_line, parse_dry_run
+from appx.credentials import redact
+from appx.errors import InstallerError, SpecError
+from appx.indexes import IndexOptions
+from appx.interpreters import Interpreter
+from appx.paths import AppxPaths
+from appx.store import remove_tree
+
+# uv variables that would move or reshape an install, or choose another environment,
+# configuration or interpreter than the one appx gives: never passed to uv.
+DROPPED_UV_VARIABLES = frozenset(
+    {
+        "UV_PYTHON",
+        "UV_SYSTEM_PYTHON",
+        "UV_BREAK_SYSTEM_PACKAGES",
+        "UV_TARGET",
+        "UV_PREFIX",
+        "UV_PROJECT",
+        "UV_PROJECT_ENVIRONMENT",
+        "UV_WORKING_DIR",
+        "UV_WORKING_DIRECTORY",
+        "UV_CONFIG_FILE",
+        "UV_NO_CONFIG",
+        "UV_NO_BUILD_ISOLATION",
+        "UV_NO_BUILD_ISOLATION_PACKAGE",
+        "UV_NO_INSTALLER_METADATA",  # appx needs REQUESTED and direct_url.json
+        "UV_VENV_SEED",  # no pip in an app's venv
+        "UV_VENV_CLEAR",
+        "UV_COMPILE_BYTECODE",  # always compiled: the flag says so
+        "UV_TOOL_DIR",
+        "UV_TOOL_BIN_DIR",
+        "UV_NO_PROGRESS",
+    }
+)
+
+
+def uv_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a uv child: the user's, less what would redirect the install,
+    with pip's index settings as uv's variables where the user set none of uv's own."""
+    env = pip_environment(environ)  # pip's config files come as PIP_* variables too
+    for key in DROPPED_UV_VARIABLES:
+        env.pop(key, None)
+    if env.get("UV_LINK_MODE", "").lower() == "symlink":  # links into a cache that may be cleaned
+        del env["UV_LINK_MODE"]
+    env.update(uv_settings_from_pip(_pip_settings(env), env))
+    env["UV_NO_CONFIG"] = "1"
+    env["UV_NO_PROGRESS"] = "1"
+    return env
+
+
+def _pip_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """pip's settings by pip's names: ``PIP_INDEX_URL`` -> ``index-url``."""
+    return {
+        key[4:].lower().replace("_", "-"): value
+        for key, value in environ.items()
+        if key.startswith("PIP_") and value
+    }
+
+
+class UvBackend:
+    """Installs with uv, from a uv binary found and checked by backend selection."""
+
+    name = "uv"
+
+    def __init__(self, paths: AppxPaths, uv: Path, version: str) -> None:
+        self.paths = paths
+        self.uv = uv
+        self._version = version
+        self._env: dict[str, str] | None = None
+
+    def version(self, interpreter: Interpreter) -> str:
+        return self._version
+
+    @property
+    def env(self) -> dict[str, str]:
+        if self._env is None:  # reads pip's configuration files: once per backend
+            self._env = uv_environment()
+        return self._env
+
+    def create_venv(
+        self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart
+    ) -> None:
+        argv: list[str | os.PathLike[str]] = ["venv", "--no-project", "--python"]
+        argv += [interpreter.executable, dest]
+        if self._run(argv, log, on_start) != 0:
+            raise InstallerError(
+                f"uv could not create a virtual environment with {interpreter.executable}",
+                last_error_line(log) or "see the log for uv's output",
+                log_path=str(log),
+            )
+
+    def probe(self, venv: Path) -> VenvLayout:
+        return probe_venv(venv)
+
+    def install(
+        self,
+        layout: VenvLayout,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        editable: bool,
+        index: IndexOptions,
+        log: Path,
+        on_start: OnStart,
+        constraints: Sequence[str] = (),
+    ) -> None:
+        first, *others = requirements
+        targets = ["-e", first] if editable else [first]
+        argv: list[str | os.PathLike[str]] = [
+            "pip",
+            "install",
+            "--python",
+            layout.python,
+            "--compile-bytecode",
+            *_index_args(index),
+            *targets,
+            *others,
+        ]
+        for line in constraints:  # a constraint, never an option smuggled into uv's file
+            if line.startswith("-") or any(char in line for char in "\r\n"):
+                raise SpecError(f"not a constraint: {line!r}", "give name==version")
+        held = self.paths.apps.scratch_path("constraints")
+        if constraints:
+            held.write_text("".join(f"{line}\n" for line in constraints), encoding="utf-8")
+            argv += ["--constraint", held]
+        try:
+            code = self._run(argv, log, on_start)
+        finally:
+            held.unlink(missing_ok=True)
+        if code != 0:
+            raise InstallerError(
+                f"uv failed to install {' '.join(redact(r) for r in requirements)}",
+                last_error_line(log) or "see the log for uv's output",
+                log_path=str(log),
+            )
+
+    def resolve_name(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> str:
+        """A spec's distribution name, from a dry run of it alone into a scratch venv."""
+        found = self._dry_run(interpreter, [requirement], index, log, ["--no-deps"])
+        if len(found) != 1:
+            raise InstallerError(
+                "uv's dry run did not name the package", "check that the spec names one project"
+            )
+        return next(iter(found))
+
+    def resolve(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+    ) -> dict[str, str]:
+        """What installing the requirements now would install: a dry run into a scratch venv.
+
+        uv names no version for a distribution from a path or URL: pip's dry run does.
+        """
+        found = self._dry_run(interpreter, requirements, index, log, [])
+        if all(found.values()):
+            return found
+        from appx.backends.pip import PipBackend
+
+        return PipBackend(self.paths).resolve(interpreter, requirements, index=index, log=log)
+
+    def _dry_run(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        index: IndexOptions,
+        log: Path,
+        extra: Sequence[str],
+    ) -> dict[str, str]:
+        """What uv would install into a fresh venv: name -> version ("" from a path or URL)."""
+        scratch = self.paths.apps.scratch_path("resolve")
+        try:
+            scratch.mkdir(parents=True)
+            venv = scratch / "venv"
+            self.create_venv(interpreter, venv, log=log, on_start=lambda _: None)
+            argv: list[str | os.PathLike[str]] = ["pip", "install", "--dry-run", *extra]
+            argv += ["--python", venv / "bin" / "python", *_index_args(index), *requirements]
+            code, output = self._run_read(argv, log, scratch)
+        finally:
+            remove_tree(scratch)
+        if code != 0:
+            raise InstallerError(
+                f"uv could not resolve {' '.join(redact(r) for r in requirements)}",
+                last_error_line(log) or "see the log for uv's output",
+                log_path=str(log),
+            )
+        return parse_dry_run(output)
+
+    def newest(
+        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+    ) -> tuple[str, str] | None:
+        """pip's answer: uv reports no Requires-Python, and its resolution may skip a wheel's
+        own (seen with uv 0.13 on an index without data-requires-python)."""
+        from appx.backends.pip import PipBackend
+
+        return PipBackend(self.paths).newest(interpreter, requirement, index=index, log=log)
+
+    def _run(
+        self, argv: Sequence[str | os.PathLike[str]], log: Path, on_start: OnStart | None
+    ) -> int:
+        command = [self.uv, "--no-config", "--color", "never", *argv]
+        return proc.run_logged(command, log=log, env=self.env, on_start=on_start, redact=redact)
+
+    def _run_read(
+        self, argv: Sequence[str | os.PathLike[str]], log: Path, scratch: Path
+    ) -> tuple[int, str]:
+        """Run uv with its output in a file of its own, then add that to the log."""
+        own = scratch / "uv.log"
+        code = self._run(argv, own, None)
+        output = own.read_text(encoding="utf-8", errors="replace") if own.is_file() else ""
+        with log.open("a", encoding="utf-8") as sink:
+            sink.write(output)
+        return code, output
+
+
+def _index_args(index: IndexOptions) -> list[str]:
+    args = index_args(index)
+    if isinstance(args, Untranslatable):  # selection gives these to pip: not reached
+        raise InstallerError(args.describe(), "build this app with pip: --backend pip")
+    return args
