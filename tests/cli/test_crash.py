@@ -42,7 +42,9 @@ KILLED = -signal.SIGKILL
 GENERATION_RE = re.compile(r"g\d+-[0-9a-f]{8}")
 # What `python -m venv --without-pip` and appx put in a generation besides installed files.
 VENV_SKELETON_RE = re.compile(
-    r"pyvenv\.cfg|appx-receipt\.json|lib64|bin/(python[0-9.]*|activate(\.[a-z]+)?|Activate\.ps1)"
+    # pip's venv module and `uv venv` (which adds more activators and marks the dir as a cache)
+    r"pyvenv\.cfg|appx-receipt\.json|lib64|\.gitignore|\.lock|CACHEDIR\.TAG"
+    r"|bin/(python[0-9.]*|activate(\.[a-z0-9]+)?|Activate\.ps1|activate_this\.py|(deactivate|pydoc)\.bat)"
 )
 
 
@@ -133,10 +135,21 @@ def assert_holds_exactly_its_records(generation: Path) -> None:
     unlisted = sorted(
         path.relative_to(generation).as_posix()
         for path in files_under(generation) - recorded
-        if path.is_relative_to(purelib)
-        or not VENV_SKELETON_RE.fullmatch(path.relative_to(generation).as_posix())
+        if not compiled_from_recorded(path, recorded)
+        and (
+            path.is_relative_to(purelib)
+            or not VENV_SKELETON_RE.fullmatch(path.relative_to(generation).as_posix())
+        )
     )
-    assert unlisted == [], "files that no RECORD lists (left by an interrupted build?)"
+    assert unlisted == [], f"files that no RECORD lists (left by an interrupted build?): {unlisted}"
+
+
+def compiled_from_recorded(path: Path, recorded: set[Path]) -> bool:
+    """A `__pycache__` file of a recorded module: uv compiles bytecode without recording it."""
+    if path.parent.name != "__pycache__" or path.suffix != ".pyc":
+        return False
+    module = path.name.split(".")[0]
+    return path.parent.parent / f"{module}.py" in recorded
 
 
 def readlink_or_empty(path: Path) -> str:
