@@ -62,9 +62,11 @@ def sync(
     *,
     latest: bool = False,
     prune: bool = False,
+    jobs: int | None = None,
 ) -> list[SyncResult]:
     steps = plan_sync(entries, installed_apps(paths), latest=latest, prune=prune)
-    tools = SyncTools({"PATH": ""}, paths.home, backend=fake, interpreter=this_interpreter())
+    environ = {"PATH": ""} | ({"APPX_JOBS": str(jobs)} if jobs else {})
+    tools = SyncTools(environ, paths.home, backend=fake, interpreter=this_interpreter())
     return apply_sync(paths, steps, console(), tools)
 
 
@@ -271,7 +273,7 @@ def test_ctrl_c_during_one_app_stops_the_rest(paths: AppxPaths) -> None:
         raise KeyboardInterrupt
 
     fake.hooks["install"] = interrupt
-    results = sync(paths, entries, fake)
+    results = sync(paths, entries, fake, jobs=1)
     assert [(r.app, r.status) for r in results] == [("other", "failed"), ("tool", "failed")]
     assert [r.error.exit_code for r in results if r.error] == [130, 130]
     assert results[1].error is not None
