@@ -62,6 +62,7 @@ class FakeBackend:
     releases: dict[str, list[FakePackage]] = field(default_factory=dict)  # more versions
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     installs: list[list[str]] = field(default_factory=list)
+    questions: list[tuple[str, list[str]]] = field(default_factory=list)  # resolve, newest
     constraints: dict[str, Requirement] = field(default_factory=dict)
     python: str = ""  # the Python of the install in progress
     name: str = "fake"
@@ -112,6 +113,7 @@ class FakeBackend:
         index: IndexOptions,
         log: Path,
     ) -> dict[str, str]:
+        self.questions.append(("resolve", list(requirements)))
         found: dict[str, str] = {}
         pending = [Requirement(r) for r in requirements]
         while pending:
@@ -124,6 +126,7 @@ class FakeBackend:
     def newest(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> tuple[str, str] | None:
+        self.questions.append(("newest", [requirement]))
         package = self._newest(Requirement(requirement), python=None)
         return None if package is None else (package.version, package.requires_python)
 

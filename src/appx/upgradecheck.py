@@ -75,6 +75,12 @@ class UpgradeChecks:
         when that cannot be told without building)."""
         if not can_tell(receipt, request):
             return False
+        return same_versions(self.resolved(backend, interpreter, request), receipt.distributions)
+
+    def resolved(
+        self, backend: Backend, interpreter: Interpreter, request: BuildRequest
+    ) -> dict[str, str]:
+        """What building ``request`` now would install (name -> version), installing nothing."""
         question = self._question("resolve", backend, interpreter, request.requirements, request)
         resolved = self._ask(
             question,
@@ -83,7 +89,7 @@ class UpgradeChecks:
             ),
         )
         assert isinstance(resolved, dict)  # noqa: S101 -- what resolve returns
-        return same_versions(resolved, receipt.distributions)
+        return resolved
 
     def held_back(
         self, backend: Backend, interpreter: Interpreter, receipt: Receipt, request: BuildRequest
