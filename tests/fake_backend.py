@@ -97,7 +97,9 @@ class FakeBackend:
         constraints: Sequence[str] = (),
     ) -> None:
         self.installs.append(list(requirements))
-        held = {canonicalize_name(Requirement(c).name): Requirement(c) for c in constraints}
+        held: dict[str, Requirement] = {
+            canonicalize_name(Requirement(c).name): Requirement(c) for c in constraints
+        }
         self.python, self.constraints = interpreter.version_str, held  # the last, for tests
         self._hook("install", canonicalize_name(Requirement(requirements[0]).name))
         for requirement in requirements:

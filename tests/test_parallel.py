@@ -66,7 +66,12 @@ def test_output_follows_the_input_order_when_apps_finish_out_of_order(paths: App
     fake = FakeBackend(CATALOGUE)
     third_installing = threading.Event()
     happened: list[str] = []
-    fake.hooks["install:third"] = lambda: (happened.append("third"), third_installing.set())[0]
+
+    def third() -> None:
+        happened.append("third")
+        third_installing.set()
+
+    fake.hooks["install:third"] = third
     fake.hooks["install:tool"] = after(third_installing, lambda: happened.append("tool"))
     err = io.StringIO()
     results = install(
