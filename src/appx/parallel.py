@@ -89,7 +89,8 @@ def run_batch(
     the same ``key`` (an app name) run one after the other, in input order.
     """
     main = threading.current_thread() is threading.main_thread()
-    if jobs <= 1 or len(items) <= 1 or not main or signals.in_worker():
+    nested = signals.in_worker() or getattr(_local, "depth", 0) > 0
+    if jobs <= 1 or len(items) <= 1 or not main or nested:
         return _one_by_one(items, work, failed, reporter, hint)
     return _Pool(items, work, failed, reporter, jobs, label, key, hint).run()
 
