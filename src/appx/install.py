@@ -133,12 +133,13 @@ def install_apps(
 
 
 def _known_app(ctx: _Context, raw: str) -> str | None:
-    """The app a spec installs, when its name is known before anything runs."""
+    """The app a spec installs, when its name is known before anything runs (None when it
+    is not, or the spec is wrong: its install says why)."""
     try:
         spec = parse_spec(raw, cwd=ctx.cwd, editable=ctx.options.editable)
-        return app_name(spec.name, ctx.options.suffix) if spec.name else None
-    except AppxError:
+    except Exception:  # noqa: BLE001 -- told again, as the spec's own failure, by its install
         return None
+    return app_name(spec.name, ctx.options.suffix) if spec.name else None
 
 
 def _install_one(ctx: _Context, raw: str) -> InstallResult:

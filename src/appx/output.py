@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 from appx.credentials import redact
 from appx.errors import AppxError
@@ -34,6 +34,33 @@ class Reporter(Protocol):
     def note(self, message: str) -> None: ...
 
     def detail(self, message: str) -> None: ...
+
+
+class Recorder:
+    """A Reporter that keeps what is said, to say it later (`replay`), each line labelled:
+    the messages of one app of a parallel batch, printed when its turn comes."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[Literal["warn", "note", "detail"], str]] = []
+
+    @contextmanager
+    def step(self, message: str) -> Iterator[None]:
+        self.lines.append(("detail", f"{message}..."))  # as a step off a terminal says it
+        yield
+
+    def warn(self, message: str) -> None:
+        self.lines.append(("warn", message))
+
+    def note(self, message: str) -> None:
+        self.lines.append(("note", message))
+
+    def detail(self, message: str) -> None:
+        self.lines.append(("detail", message))
+
+    def replay(self, reporter: Reporter, label: str) -> None:
+        """Say everything kept to ``reporter``, each message after ``label: ``."""
+        for kind, message in self.lines:
+            getattr(reporter, kind)(f"{label}: {message}")
 
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

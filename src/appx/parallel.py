@@ -33,7 +33,7 @@ from typing import Generic, Literal, TypeVar
 
 from appx import proc, signals
 from appx.errors import AppxError, EnvironmentSetupError, InterruptedByUser, from_exception
-from appx.output import Console, Reporter
+from appx.output import Console, Recorder, Reporter
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -145,34 +145,6 @@ def not_started(hint: str) -> InterruptedByUser:
     return InterruptedByUser("not started: interrupted", hint)
 
 
-# ---------------------------------------------------------------- what an item says
-
-
-@dataclass
-class _Buffer:
-    """A Reporter that keeps what one item says, to print it in its turn."""
-
-    lines: list[tuple[Literal["warn", "note", "detail"], str]] = field(default_factory=list)
-
-    @contextmanager
-    def step(self, message: str) -> Iterator[None]:
-        self.lines.append(("detail", f"{message}..."))
-        yield
-
-    def warn(self, message: str) -> None:
-        self.lines.append(("warn", message))
-
-    def note(self, message: str) -> None:
-        self.lines.append(("note", message))
-
-    def detail(self, message: str) -> None:
-        self.lines.append(("detail", message))
-
-    def replay(self, reporter: Reporter, label: str) -> None:
-        for kind, message in self.lines:
-            getattr(reporter, kind)(f"{label}: {message}")
-
-
 # ---------------------------------------------------------------- the pool
 
 
@@ -187,7 +159,7 @@ class _Slot(Generic[Item, Result]):
     turn: bool = False  # every item before it is done: it may change links
     waits_for: str | None = None  # an app another item has claimed
     result: Result | None = None
-    buffer: _Buffer = field(default_factory=_Buffer)
+    said: Recorder = field(default_factory=Recorder)  # what it says, printed in its turn
 
 
 _local = threading.local()
@@ -240,7 +212,7 @@ class _Pool(Generic[Item, Result]):
             if not ready and self.printed < len(self.slots):
                 self.cond.wait(_TICK)
         for slot in ready:
-            slot.buffer.replay(self.reporter, self.label(slot.item))
+            slot.said.replay(self.reporter, self.label(slot.item))
         return self.printed == len(self.slots)
 
     def _start_what_fits(self) -> None:
@@ -286,7 +258,7 @@ class _Pool(Generic[Item, Result]):
         result: Result
         with signals.worker(self.batch):
             try:
-                result = self.work(slot.item, slot.buffer)
+                result = self.work(slot.item, slot.said)
             except AppxError as error:
                 result = self.failed(slot.item, error)
             except Exception as error:  # noqa: BLE001 -- one item's failure must not sink the batch
