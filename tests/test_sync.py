@@ -91,7 +91,7 @@ def test_export_then_uninstall_all_then_sync_restores_versions_commands_and_pins
     ]
     assert state(paths) == before == {"other": ("1.0", False), "tool": ("1.0", True)}
     assert links(paths) == commands
-    assert fake.installs[-1] == ["tool==1.0"]  # the recorded version, not the newest
+    assert ["tool==1.0"] in fake.installs[-2:]  # the recorded version, not the newest
 
 
 def test_the_plan_moves_keeps_and_leaves_unlisted_apps(paths: AppxPaths) -> None:
@@ -131,7 +131,7 @@ def test_latest_upgrades_unpinned_apps_and_holds_pinned_ones(paths: AppxPaths) -
     uninstall_all(paths, console())
     sync(paths, entries, fake, latest=True)
     assert state(paths)["tool"] == ("2.0", False)
-    assert fake.installs[-1] == ["tool"]
+    assert ["tool"] in fake.installs[-2:]  # the two apps of the sync, in either order
 
 
 def test_a_pin_alone_is_set_or_cleared_without_a_rebuild(paths: AppxPaths) -> None:
