@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+import factories
 from appx_checks import dir_entries, output_of
 from factories import Env, IndexServer, RunAppx
 
@@ -192,3 +196,50 @@ def test_ctrl_c_during_a_parallel_install_keeps_what_committed_and_discards_the_
         assert not any(e.endswith(".building") for e in dir_entries(app_dir)), app
         assert app in kept or dir_entries(app_dir) == set(), app
     assert run_appx("install", *specs).code == 0  # nothing blocks a later command
+
+
+def an_installer_runs(home: Path) -> bool:
+    """Whether some app's build marker names an installer's process group."""
+    for marker in (home / "venvs").glob("*/.*.building"):
+        try:
+            if json.loads(marker.read_text())["groups"]:
+                return True
+        except (OSError, ValueError, KeyError):
+            continue
+    return False
+
+
+@pytest.mark.slow
+def test_sigterm_from_outside_during_a_parallel_install_discards_what_is_not_committed(
+    index: IndexServer, appx_env: Env, run_appx: RunAppx
+) -> None:
+    specs = ["gui-app", "cowsay-lite", "tool-with-man"]
+    process = subprocess.Popen(
+        factories.appx_command("install", "--json", *specs),
+        cwd=appx_env.tmp,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not an_installer_runs(appx_env.appx_home) and process.poll() is None:
+            assert time.monotonic() < deadline, "no installer ever started"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    results = json.loads(out)["results"]
+    assert [r["spec"] for r in results] == specs
+    kept = {r["spec"] for r in results if r["status"] == "installed"}
+    assert all(r["error"]["kind"] == "interrupted" for r in results if r["spec"] not in kept)
+    assert set(listed(run_appx)) == kept
+    assert installers_left(appx_env.appx_home) == []
+    for app in set(specs) - kept:
+        assert dir_entries(appx_env.appx_home / "venvs" / app) == set(), app
