@@ -162,7 +162,7 @@ def each_app(
         failed,
         reporter,
         jobs=jobs,
-        label=str,
+        label=lambda name: _app_key(name) or name,
         key=_app_key,
     )
 
