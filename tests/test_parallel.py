@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from appx import parallel, signals
-from appx.errors import EnvironmentSetupError, InterruptedByUser, ShimConflictError
+from appx.errors import AppxError, EnvironmentSetupError, InterruptedByUser, ShimConflictError
 from appx.install import InstallOptions, InstallResult, install_apps
 from appx.listing import list_apps
 from appx.output import Console, Reporter
@@ -202,3 +202,30 @@ def test_jobs_come_from_appx_jobs_or_the_cores() -> None:
     for wrong in ("0", "two", "-1"):
         with pytest.raises(EnvironmentSetupError, match="APPX_JOBS"):
             jobs_from({"APPX_JOBS": wrong})
+
+
+def test_a_bug_in_one_item_is_its_internal_error_and_a_bare_interrupt_starts_no_other() -> None:
+    interrupted = threading.Event()
+
+    def work(item: str, said: Reporter) -> str:
+        if item == "interrupted":
+            raise KeyboardInterrupt
+        assert interrupted.wait(WAIT)  # still running when the interrupt comes
+        if item == "buggy":
+            raise RuntimeError("boom")
+        return item
+
+    def failed(item: str, error: AppxError) -> str:
+        if isinstance(error, InterruptedByUser) and item == "interrupted":
+            interrupted.set()
+        return f"{item}: {error.kind}: {error.message}"
+
+    console = Console(out=io.StringIO(), err=io.StringIO())
+    items = ["buggy", "interrupted", "running", "waiting"]
+    results = run_batch(items, work, failed, console, jobs=3, label=str)
+    assert results == [
+        "buggy: internal: unexpected RuntimeError: boom",
+        "interrupted: interrupted: interrupted; this change was discarded",
+        "running",
+        "waiting: interrupted: not started: interrupted",
+    ]
