@@ -62,6 +62,7 @@ class FakeBackend:
     releases: dict[str, list[FakePackage]] = field(default_factory=dict)  # more versions
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     installs: list[list[str]] = field(default_factory=list)
+    questions: list[tuple[str, list[str]]] = field(default_factory=list)  # resolve, newest
     constraints: dict[str, Requirement] = field(default_factory=dict)
     python: str = ""  # the Python of the install in progress
     name: str = "fake"
@@ -72,7 +73,7 @@ class FakeBackend:
     def create_venv(
         self, interpreter: Interpreter, dest: Path, *, log: Path, on_start: OnStart
     ) -> None:
-        self._hook("venv")
+        self._hook("venv", dest.parent.name)
         (dest / "bin").mkdir(parents=True)
         (dest / "lib" / PY / "site-packages").mkdir(parents=True)
         (dest / "bin" / "python").symlink_to(interpreter.executable)
@@ -96,13 +97,15 @@ class FakeBackend:
         constraints: Sequence[str] = (),
     ) -> None:
         self.installs.append(list(requirements))
-        self.python = interpreter.version_str
-        self.constraints = {
+        held: dict[str, Requirement] = {
             canonicalize_name(Requirement(c).name): Requirement(c) for c in constraints
         }
-        self._hook("install")
+        self.python, self.constraints = interpreter.version_str, held  # the last, for tests
+        self._hook("install", canonicalize_name(Requirement(requirements[0]).name))
         for requirement in requirements:
-            self._install(layout, Requirement(requirement), True, log)
+            self._install(
+                layout, Requirement(requirement), True, log, interpreter.version_str, held
+            )
 
     def resolve(
         self,
@@ -112,6 +115,7 @@ class FakeBackend:
         index: IndexOptions,
         log: Path,
     ) -> dict[str, str]:
+        self.questions.append(("resolve", list(requirements)))
         found: dict[str, str] = {}
         pending = [Requirement(r) for r in requirements]
         while pending:
@@ -124,6 +128,7 @@ class FakeBackend:
     def newest(
         self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
     ) -> tuple[str, str] | None:
+        self.questions.append(("newest", [requirement]))
         package = self._newest(Requirement(requirement), python=None)
         return None if package is None else (package.version, package.requires_python)
 
@@ -132,33 +137,47 @@ class FakeBackend:
     ) -> str:
         return canonicalize_name(Requirement(requirement).name)
 
-    def _hook(self, step: str) -> None:
-        hook = self.hooks.get(step)
+    def _hook(self, step: str, subject: str) -> None:
+        """Run the hook of this step for this package or app ("install:tool"), or else the
+        hook of the step ("install")."""
+        hook = self.hooks.get(f"{step}:{subject}") or self.hooks.get(step)
         if hook is not None:
             hook()
 
     def _install(
-        self, layout: VenvLayout, requirement: Requirement, requested: bool, log: Path
+        self,
+        layout: VenvLayout,
+        requirement: Requirement,
+        requested: bool,
+        log: Path,
+        python: str,
+        held: Mapping[str, Requirement],
     ) -> None:
-        package = self._newest(requirement, python=self.python)
+        package = self._newest(requirement, python=python, held=held)
         if package is None:
             raise InstallerError(f"no package matches {requirement}", "", log_path=str(log))
         for dependency in package.dependencies:
-            self._install(layout, Requirement(dependency), False, log)
+            self._install(layout, Requirement(dependency), False, log, python, held)
         write_dist(layout, package, requested=requested)
 
-    def _newest(self, requirement: Requirement, *, python: str | None = "") -> FakePackage | None:
+    def _newest(
+        self,
+        requirement: Requirement,
+        *,
+        python: str | None = "",
+        held: Mapping[str, Requirement] | None = None,
+    ) -> FakePackage | None:
         """The newest release of the requirement's project that its specifier accepts (and
         whose Requires-Python accepts ``python``; None: any Python; "": the tests' own)."""
         python = platform.python_version() if python == "" else python
         name = canonicalize_name(requirement.name)
         known = [*self.releases.get(name, ()), *filter(None, [self.packages.get(name)])]
-        held = self.constraints.get(name)
+        pinned_to = (held or {}).get(name)
         fitting = [
             p
             for p in known
             if requirement.specifier.contains(p.version, prereleases=True)
-            and (held is None or held.specifier.contains(p.version, prereleases=True))
+            and (pinned_to is None or pinned_to.specifier.contains(p.version, prereleases=True))
             and (python is None or SpecifierSet(p.requires_python).contains(python))
         ]
         return max(fitting, key=lambda p: Version(p.version), default=None)

@@ -31,16 +31,19 @@ def install(
     paths: AppxPaths,
     *specs: str,
     backend: FakeBackend | None = None,
+    jobs: int | None = None,
     **options: bool | str,
 ) -> list[InstallResult]:
+    """Install through the fake backend: several specs at once, or ``jobs`` at a time."""
     console = Console(out=io.StringIO(), err=io.StringIO())
+    environ = {"PATH": str(paths.bin_dir)} | ({"APPX_JOBS": str(jobs)} if jobs else {})
     return install_apps(
         paths,
         specs,
         InstallOptions(**options),  # type: ignore[arg-type]
         console,
         cwd=paths.home.parent,
-        environ={"PATH": str(paths.bin_dir)},
+        environ=environ,
         backend=backend or FakeBackend(CATALOGUE),
         interpreter=this_interpreter(),
     )
@@ -68,14 +71,11 @@ def test_install_links_only_the_apps_commands_and_writes_its_receipt(paths: Appx
 
 def test_a_filesystem_error_in_one_spec_does_not_sink_the_batch(paths: AppxPaths) -> None:
     backend = FakeBackend(CATALOGUE)
-    calls = iter([None, PermissionError(13, "Permission denied", "/some/dir"), None])
 
-    def fail_second() -> None:
-        error = next(calls)
-        if error is not None:
-            raise error
+    def refuse() -> None:
+        raise PermissionError(13, "Permission denied", "/some/dir")
 
-    backend.hooks["install"] = fail_second
+    backend.hooks["install:other"] = refuse
     results = install(paths, "tool", "other", "third", backend=backend)
     assert [r.status for r in results] == ["installed", "failed", "installed"]
     error = results[1].error
@@ -107,7 +107,7 @@ def test_ctrl_c_during_one_install_discards_it_reports_the_done_and_stops(
             raise KeyboardInterrupt
 
     backend.hooks["install"] = interrupt_second
-    results = install(paths, "tool", "other", "third", backend=backend)
+    results = install(paths, "tool", "other", "third", backend=backend, jobs=1)
     assert [r.status for r in results] == ["installed", "failed", "failed"]
     assert [type(r.error).__name__ for r in results[1:]] == ["InterruptedByUser"] * 2
     assert [r.error.exit_code for r in results[1:] if r.error] == [130, 130]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,30 @@ def test_only_output_py_prints() -> None:
         if lines:
             offenders[str(module.relative_to(SRC))] = lines
     assert offenders == {}
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_live_line_on_a_terminal_is_erased_before_other_output_and_at_the_end() -> None:
+    err = Terminal()
+    console = Console(out=err, err=err)
+    with console.live(lambda: "black, isort (1 of 3 done)"):
+        deadline = time.monotonic() + 5
+        while "black, isort" not in err.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        console.warn("black: something")
+    text = err.getvalue()
+    assert "black, isort (1 of 3 done)" in text
+    before, _, after = text.rpartition("warning: black: something\n")
+    assert before.endswith("\r\x1b[K")  # the live line was erased first, not written over
+    assert after.endswith("\r\x1b[K")  # and erased when the block ended
+
+
+def test_no_live_line_off_a_terminal() -> None:
+    err = io.StringIO()
+    with Console(err=err).live(lambda: "black"):
+        pass
+    assert err.getvalue() == ""

@@ -329,3 +329,10 @@ def test_an_unreadable_home_is_refused_even_for_reading(root: Path) -> None:
         )
     finally:
         (root / "home").chmod(0o755)
+
+
+def test_logs_of_one_label_in_one_second_are_two_files(paths: AppxPaths) -> None:
+    first, second = paths.new_log("install"), paths.new_log("install")  # two specs of a batch
+    assert first != second
+    assert first.exists() and second.exists()
+    assert (first.stat().st_mode & 0o777, second.stat().st_mode & 0o777) == (0o600, 0o600)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -192,3 +195,144 @@ def test_a_fault_point_after_the_commit_can_press_ctrl_c_twice(
     monkeypatch.setenv("APPX_FAULT_SIGNAL", "int, int")
     with pytest.raises(CleanupCut), committed():
         faults.checkpoint("after-flip")
+
+
+# ---------------------------------------------------------------- worker threads of a batch
+
+
+def in_worker_of(batch: signals.Batch, body: Callable[[], None]) -> BaseException | None:
+    """Run ``body`` in a worker thread of ``batch``; return what it raised."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        with signals.worker(batch):
+            try:
+                body()
+            except BaseException as error:  # noqa: BLE001 -- handed to the test
+                raised.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return raised[0] if raised else None
+
+
+def test_in_a_batch_the_handler_counts_the_signal_and_the_main_thread_goes_on() -> None:
+    with signals.batch() as batch:
+        _send()
+        _send(signal.SIGTERM)
+        assert batch.interrupts == 2
+    with pytest.raises(KeyboardInterrupt):  # the batch is over: as before
+        _send()
+
+
+def test_a_worker_not_committed_raises_at_its_next_poll() -> None:
+    steps: list[str] = []
+
+    def body() -> None:
+        signals.poll()
+        steps.append("nothing yet")
+        batch.interrupts += 1  # what the main thread's handler does
+        steps.append("working on")  # a worker acts only where it polls
+        signals.poll()
+        steps.append("never")
+
+    with signals.batch() as batch:
+        raised = in_worker_of(batch, body)
+    assert isinstance(raised, KeyboardInterrupt)
+    assert steps == ["nothing yet", "working on"]
+
+
+def test_a_worker_holds_a_signal_in_a_deferred_block_and_raises_when_it_ends() -> None:
+    steps: list[str] = []
+
+    def body() -> None:
+        with deferred():
+            batch.interrupts += 1
+            signals.poll()
+            steps.append("the held step finished")
+        steps.append("never")
+
+    with signals.batch() as batch:
+        raised = in_worker_of(batch, body)
+    assert isinstance(raised, KeyboardInterrupt)
+    assert steps == ["the held step finished"]
+
+
+def test_a_committed_worker_records_the_first_signal_and_a_second_cuts_its_cleanup() -> None:
+    steps: list[str] = []
+
+    def body() -> None:
+        with committed():
+            batch.interrupts += 1
+            signals.poll()
+            steps.append("cleanup goes on")
+            assert interrupt_pending()
+            signals.clear_pending()  # the batch's to answer, not the worker's
+            assert interrupt_pending()
+            signals.poll()  # nothing new: nothing happens
+            batch.interrupts += 1
+            signals.poll()
+            steps.append("never")
+
+    with signals.batch() as batch:
+        raised = in_worker_of(batch, body)
+    assert isinstance(raised, CleanupCut)
+    assert steps == ["cleanup goes on"]
+    assert not interrupt_pending()  # the main thread's own record is untouched
+
+
+def test_every_worker_acts_on_the_same_signal_once() -> None:
+    def committed_then_later_work() -> None:
+        with committed():
+            signals.poll()  # the signal, recorded
+        signals.poll()  # the same signal again: not a new one, so no interrupt
+
+    with signals.batch() as batch:
+        batch.interrupts += 1
+        assert isinstance(in_worker_of(batch, signals.poll), KeyboardInterrupt)
+        assert in_worker_of(batch, committed_then_later_work) is None
+
+
+def test_the_installers_to_stop_are_those_of_workers_not_committed() -> None:
+    def committed_with_a_child() -> None:
+        signals.started_child(13)
+        with committed():
+            assert signals.children_to_stop(batch) == [11]  # not its own 13
+
+    with signals.batch() as batch:
+        done = threading.Event()
+
+        def keep_running() -> None:
+            signals.started_child(11)
+            signals.started_child(12)
+            signals.reaped_child(12)
+            done.wait(5)
+
+        thread = threading.Thread(target=lambda: in_worker_of(batch, keep_running))
+        thread.start()
+        try:
+            deadline = time.monotonic() + 5
+            while signals.children_to_stop(batch) != [11] and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert signals.children_to_stop(batch) == [11]
+            assert in_worker_of(batch, committed_with_a_child) is None
+        finally:
+            done.set()
+            thread.join()
+
+
+def test_a_batch_runs_in_the_main_thread_only() -> None:
+    refused: list[str] = []
+
+    def body() -> None:
+        try:
+            with signals.batch():
+                pass
+        except RuntimeError as error:
+            refused.append(str(error))
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    assert refused == ["a parallel batch runs in the main thread, one at a time"]

@@ -62,9 +62,11 @@ def sync(
     *,
     latest: bool = False,
     prune: bool = False,
+    jobs: int | None = None,
 ) -> list[SyncResult]:
     steps = plan_sync(entries, installed_apps(paths), latest=latest, prune=prune)
-    tools = SyncTools({"PATH": ""}, paths.home, backend=fake, interpreter=this_interpreter())
+    environ = {"PATH": ""} | ({"APPX_JOBS": str(jobs)} if jobs else {})
+    tools = SyncTools(environ, paths.home, backend=fake, interpreter=this_interpreter())
     return apply_sync(paths, steps, console(), tools)
 
 
@@ -89,7 +91,7 @@ def test_export_then_uninstall_all_then_sync_restores_versions_commands_and_pins
     ]
     assert state(paths) == before == {"other": ("1.0", False), "tool": ("1.0", True)}
     assert links(paths) == commands
-    assert fake.installs[-1] == ["tool==1.0"]  # the recorded version, not the newest
+    assert ["tool==1.0"] in fake.installs[-2:]  # the recorded version, not the newest
 
 
 def test_the_plan_moves_keeps_and_leaves_unlisted_apps(paths: AppxPaths) -> None:
@@ -129,7 +131,7 @@ def test_latest_upgrades_unpinned_apps_and_holds_pinned_ones(paths: AppxPaths) -
     uninstall_all(paths, console())
     sync(paths, entries, fake, latest=True)
     assert state(paths)["tool"] == ("2.0", False)
-    assert fake.installs[-1] == ["tool"]
+    assert ["tool"] in fake.installs[-2:]  # the two apps of the sync, in either order
 
 
 def test_a_pin_alone_is_set_or_cleared_without_a_rebuild(paths: AppxPaths) -> None:
@@ -271,7 +273,7 @@ def test_ctrl_c_during_one_app_stops_the_rest(paths: AppxPaths) -> None:
         raise KeyboardInterrupt
 
     fake.hooks["install"] = interrupt
-    results = sync(paths, entries, fake)
+    results = sync(paths, entries, fake, jobs=1)
     assert [(r.app, r.status) for r in results] == [("other", "failed"), ("tool", "failed")]
     assert [r.error.exit_code for r in results if r.error] == [130, 130]
     assert results[1].error is not None

@@ -73,7 +73,12 @@ def upgrade_all(
     skipped = {normalize_app(name) for name in skip or ()}
     names = [app for app in state.paths.apps.installed() if app not in skipped]
     results = upgrade_apps(
-        state.paths, names, state.console, include_injected=include_injected, skip_pinned=True
+        state.paths,
+        names,
+        state.console,
+        include_injected=include_injected,
+        skip_pinned=True,
+        environ=os.environ,
     )
     render_upgrade(state.console, results)
 

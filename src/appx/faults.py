@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 
+from appx import signals
+
 POINTS = (
     "after-marker",
     "after-venv",
@@ -27,4 +29,5 @@ def checkpoint(point: str) -> None:
     if os.environ.get("APPX_FAULT_AT") != point:
         return
     for name in os.environ.get("APPX_FAULT_SIGNAL", "KILL").split(","):
-        os.kill(os.getpid(), signal.Signals[f"SIG{name.strip().upper()}"])
+        # as a keypress would: acted on here, in a worker thread of a batch too
+        signals.send_to_self(signal.Signals[f"SIG{name.strip().upper()}"])

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from appx import signals, store
+from appx import parallel, signals, store
 from appx.backends import choose_backend, open_backend
 from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest
 from appx.change import Change, build_and_commit
 from appx.credentials import redact
-from appx.errors import AppxError, InterruptedByUser, from_exception
+from appx.errors import AppxError
 from appx.indexes import IndexOptions
 from appx.inspect import validate_name
 from appx.interpreters import Interpreter, find_python
@@ -24,6 +25,7 @@ from appx.linkstate import link_status
 from appx.listing import app_problems
 from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
+from appx.parallel import jobs_from, run_batch
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
 from appx.reconcile import path_warnings, reconcile_links
@@ -90,11 +92,14 @@ def install_apps(
     environ: Mapping[str, str],
     backend: Backend | None = None,
     interpreter: Interpreter | None = None,
+    warn_path: bool = True,
 ) -> list[InstallResult]:
-    """Install each spec on its own; a failure is recorded in its result, not raised.
+    """Install each spec on its own, several at once (`parallel.run_batch`); a failure is
+    recorded in its result, not raised.
 
     ``backend`` and ``interpreter`` default to the configured backend and the
-    Python that ``options.python`` names; tests pass their own.
+    Python that ``options.python`` names; tests pass their own. ``warn_path``: say
+    when the bin dir is not on PATH (a caller that installs one by one says it once).
     """
     paths.check_usable(write=True)
     if options.suffix:
@@ -109,33 +114,34 @@ def install_apps(
     paths.apps.sweep_tmp()
     store.sweep_abandoned(paths)
     context = _Context(paths, options, reporter, cwd, interpreter, backend)
-    results: list[InstallResult] = []
-    signals.clear_pending()
-    for position, raw in enumerate(specs):
-        if signals.interrupt_pending():  # Ctrl-C came after the last app was committed
-            signals.clear_pending()
-            results += [_interrupted(r, "not started: interrupted") for r in specs[position:]]
-            break
-        context.change = Change()
-        try:
-            results.append(_install_one(context, raw))
-        except AppxError as error:
-            results.append(InstallResult(redact(raw), "failed", error=error))
-        except Exception as error:  # noqa: BLE001 -- one spec's failure must not sink the batch
-            results.append(InstallResult(redact(raw), "failed", error=from_exception(error)))
-        except KeyboardInterrupt:
-            results.append(_interrupted(raw, "interrupted; this change was discarded"))
-            results += [_interrupted(r, "not started: interrupted") for r in specs[position + 1 :]]
-            break
-    signals.clear_pending()  # a signal during the last app's clean-up: it is done all the same
-    for warning in path_warnings(paths, [c for r in results for c in r.commands], environ):
-        reporter.warn(warning)
+
+    def install(raw: str, said: Reporter) -> InstallResult:
+        return _install_one(dataclasses.replace(context, reporter=said, change=Change()), raw)
+
+    results = run_batch(
+        specs,
+        install,
+        lambda raw, error: InstallResult(redact(raw), "failed", error=error),
+        reporter,
+        jobs=jobs_from(environ),
+        label=redact,
+        key=lambda raw: _known_app(context, raw),
+        hint="nothing of it was changed; run the command again to install it",
+    )
+    if warn_path:
+        for warning in path_warnings(paths, [c for r in results for c in r.commands], environ):
+            reporter.warn(warning)
     return results
 
 
-def _interrupted(raw: str, message: str) -> InstallResult:
-    hint = "nothing of it was changed; run the command again to install it"
-    return InstallResult(redact(raw), "failed", error=InterruptedByUser(message, hint))
+def _known_app(ctx: _Context, raw: str) -> str | None:
+    """The app a spec installs, when its name is known before anything runs (None when it
+    is not, or the spec is wrong: its install says why)."""
+    try:
+        spec = parse_spec(raw, cwd=ctx.cwd, editable=ctx.options.editable)
+    except Exception:  # noqa: BLE001 -- told again, as the spec's own failure, by its install
+        return None
+    return app_name(spec.name, ctx.options.suffix) if spec.name else None
 
 
 def _install_one(ctx: _Context, raw: str) -> InstallResult:
@@ -177,6 +183,7 @@ def _install_logged(
             )
         validate_name(name, "package name")
     app = validate_name(app_name(name, ctx.options.suffix), "app name")
+    parallel.claim(app)  # another spec of the batch may name the same app
     with app_locks(ctx.paths, [app], ctx.reporter.warn):
         ctx.paths.apps.collect_garbage(app)
         current = ctx.paths.apps.read_current(app)

@@ -2,9 +2,10 @@
 
 An upgrade rebuilds the app from its receipt, resolved afresh: a new generation
 through the same change path as install (`change.build_and_commit`), kept only
-when it differs. A rollback makes the previous generation current again, links
-included, through the same commit as install. A pin is one file in the app's
-directory, created or removed atomically.
+when it differs; an app installed by name whose fresh resolution is what it holds
+is not rebuilt at all (`appx.upgradecheck`). A rollback makes the previous
+generation current again, links included, through the same commit as install. A
+pin is one file in the app's directory, created or removed atomically.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import InvalidVersion, Version
 
 from appx import signals
 from appx.backends import choose_backend, open_backend
@@ -26,13 +26,15 @@ from appx.build import BuildContext, BuildRequest, request_from_receipt
 from appx.change import rebuild
 from appx.commit import expose_and_flip
 from appx.credentials import load_credentials
-from appx.errors import AppxError, NotInstalledError, PythonNotFoundError, SpecError, from_exception
+from appx.errors import AppxError, NotInstalledError, PythonNotFoundError, SpecError
 from appx.interpreters import Interpreter, find_python
 from appx.locks import app_locks
 from appx.output import Reporter
+from appx.parallel import jobs_from, run_batch
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
 from appx.uninstall import normalize_app
+from appx.upgradecheck import UpgradeChecks
 
 Result = TypeVar("Result")
 
@@ -93,21 +95,30 @@ def upgrade_apps(
     environ: Mapping[str, str] | None = None,
     backend: Backend | None = None,
 ) -> list[UpgradeResult]:
-    """Upgrade each app on its own; a failure is recorded in its result, not raised.
+    """Upgrade each app on its own, several at once; a failure is recorded in its result.
 
-    A pinned app is refused (``upgrade APP``) or reported and skipped (``upgrade-all``:
-    ``skip_pinned``). With ``install_missing``, an app that is not installed is installed
-    (``upgrade --install``), as ``appx install NAME`` would in ``cwd`` with ``environ``.
+    What an upgrade means, and how an app with nothing newer is told without a build,
+    once per distinct request: `appx.upgradecheck`. A pinned app is refused (``upgrade
+    APP``) or reported and skipped (``upgrade-all``: ``skip_pinned``). With
+    ``install_missing``, an app that is not installed is installed (``upgrade
+    --install``), as ``appx install NAME`` would in ``cwd`` with ``environ``.
     """
     paths.check_usable(write=True)
     env = os.environ if environ is None else environ
+    checks = UpgradeChecks(paths)
 
-    def upgrade(app: str) -> UpgradeResult:
+    def upgrade(app: str, said: Reporter) -> UpgradeResult:
         if install_missing and paths.apps.read_current(app) is None:
-            return _install_missing(paths, app, reporter, backend, cwd, env)
-        return _upgrade_one(paths, app, reporter, backend, include_injected, skip_pinned, env)
+            return _install_missing(paths, app, said, backend, cwd, env)
+        return _upgrade_one(paths, app, said, backend, checks, include_injected, skip_pinned, env)
 
-    return each_app(names, upgrade, lambda name, error: UpgradeResult(name, "failed", error=error))
+    return each_app(
+        names,
+        upgrade,
+        lambda name, error: UpgradeResult(name, "failed", error=error),
+        reporter,
+        jobs=jobs_from(env),
+    )
 
 
 def _install_missing(
@@ -136,24 +147,30 @@ def _install_missing(
 
 def each_app(
     names: Sequence[str],
-    change: Callable[[str], Result],
+    change: Callable[[str, Reporter], Result],
     failed: Callable[[str, AppxError], Result],
+    reporter: Reporter,
+    *,
+    jobs: int,
 ) -> list[Result]:
-    """Change each app on its own: a failure is that app's result, never the batch's end;
-    a signal that came after an app's change committed starts no further app."""
-    results: list[Result] = []
-    signals.clear_pending()
-    for name in names:
-        if signals.interrupt_pending():
-            break
-        try:
-            results.append(change(normalize_app(name)))
-        except AppxError as error:
-            results.append(failed(name, error))
-        except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
-            results.append(failed(name, from_exception(error)))
-    signals.clear_pending()
-    return results
+    """Change each app on its own, up to ``jobs`` at once (`parallel.run_batch`): a failure is
+    that app's result, never the batch's end; an interrupt starts no further app."""
+    return run_batch(
+        names,
+        lambda name, said: change(normalize_app(name), said),
+        failed,
+        reporter,
+        jobs=jobs,
+        label=lambda name: _app_key(name) or name,
+        key=_app_key,
+    )
+
+
+def _app_key(name: str) -> str | None:
+    try:
+        return normalize_app(name)
+    except AppxError:
+        return None
 
 
 def current_receipt(paths: AppxPaths, app: str) -> Receipt:
@@ -185,6 +202,7 @@ def _upgrade_one(
     app: str,
     reporter: Reporter,
     backend: Backend | None,
+    checks: UpgradeChecks,
     include_injected: bool,
     skip_pinned: bool,
     environ: Mapping[str, str],
@@ -197,42 +215,20 @@ def _upgrade_one(
             raise SpecError(f"{app} is pinned", f"unpin it first: appx unpin {app}")
         request = upgrade_request(receipt, include_injected=include_injected)
         installer = backend or app_backend(paths, receipt, reporter, environ)
-        tools = BuildContext(
-            installer, recorded_python(receipt), reporter, paths.new_log(f"upgrade-{app}")
-        )
-        new = rebuild(paths, request, tools, unless_same_as=receipt)
+        python = recorded_python(receipt)
+        with reporter.step(f"Looking for newer releases of {app}"):
+            up_to_date = checks.up_to_date(installer, python, receipt, request)
+        new = None
+        if not up_to_date:
+            tools = BuildContext(installer, python, reporter, paths.new_log(f"upgrade-{app}"))
+            new = rebuild(paths, request, tools, unless_same_as=receipt)
     if new is None:
-        held = _held_back(paths, receipt, request, tools)
+        held = checks.held_back(installer, python, receipt, request)
         status: UpgradeStatus = "held" if held else "unchanged"
         return UpgradeResult(app, status, receipt.version, receipt.version, note=held)
     return UpgradeResult(
         app, "upgraded", receipt.version, new.version, tuple(c.exposed_as for c in new.commands)
     )
-
-
-def _held_back(
-    paths: AppxPaths, receipt: Receipt, request: BuildRequest, tools: BuildContext
-) -> str:
-    """Why an app with nothing newer for its Python is not at the newest release: "newer
-    releases (2.0) need Python >=3.12", or "" when it is (or when that cannot be told)."""
-    if request.spec is None or request.spec.kind != "name":
-        return ""
-    log = paths.new_log(f"upgrade-{receipt.app}")
-    try:
-        newest = tools.backend.newest(
-            tools.interpreter, request.spec.requirement, index=request.index, log=log
-        )
-    finally:
-        log.unlink(missing_ok=True)
-    if newest is None:
-        return ""
-    version, requires_python = newest
-    try:
-        if Version(version) <= Version(receipt.version):
-            return ""
-    except InvalidVersion:
-        return ""
-    return f"newer releases ({version}) need Python {requires_python or 'of another version'}"
 
 
 def reinstall_apps(
@@ -255,10 +251,12 @@ def reinstall_apps(
         choose_backend(backend_name, environ)  # an unknown name stops before any app
     return each_app(
         names,
-        lambda app: _reinstall_one(
-            paths, app, reporter, backend, latest, target, environ, backend_name
+        lambda app, said: _reinstall_one(
+            paths, app, said, backend, latest, target, environ, backend_name
         ),
         lambda name, error: ReinstallResult(name, "failed", error=error),
+        reporter,
+        jobs=jobs_from(environ),
     )
 
 

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from filelock import Timeout, UnixFileLock
 
-from appx import runkey
+from appx import parallel, runkey, signals
 from appx.inspect import MAX_NAME_BYTES
 from appx.paths import AppxPaths
 from appx.runkey import share_lock
 
 # How long to try quietly before telling the user we are waiting for another appx.
 _QUIET_WAIT = 0.5
+_POLL = 0.2  # how often a waiting worker of a parallel batch looks for a signal
 
 
 def app_lock_path(paths: AppxPaths, app: str) -> Path:
@@ -38,11 +39,22 @@ def _hold(path: Path, on_wait: Callable[[str], None] | None, what: str) -> Itera
     except Timeout:
         if on_wait is not None:
             on_wait(f"waiting for another appx process holding {what}")
-        lock.acquire(timeout=-1)
+        _wait_for(lock)
     try:
         yield
     finally:
         lock.release()
+
+
+def _wait_for(lock: UnixFileLock) -> None:
+    """Wait as long as it takes; a worker of a parallel batch acts on signals meanwhile."""
+    while True:
+        signals.poll()
+        try:
+            lock.acquire(timeout=_POLL)
+        except Timeout:
+            continue
+        return
 
 
 @contextmanager
@@ -58,7 +70,12 @@ def app_locks(
 
 @contextmanager
 def bin_lock(paths: AppxPaths, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the lock of the bin and man dirs; take it after any app lock."""
+    """Hold the lock of the bin and man dirs; take it after any app lock.
+
+    In a parallel batch, an item takes it only once every item before it is done, so
+    that links are decided in the order the user gave, as one after the other would.
+    """
+    parallel.wait_turn()
     with _hold(paths.locks / "bin.lock", on_wait, "the bin directory lock"):
         yield
 

@@ -11,6 +11,7 @@ from appx.errors import AppxError
 from appx.lifecycle import app_backend, current_receipt, recorded_python, upgrade_request
 from appx.output import Reporter
 from appx.paths import AppxPaths
+from appx.upgradecheck import UpgradeChecks
 
 
 @dataclass(frozen=True)
@@ -32,27 +33,24 @@ def outdated_apps(
     backend: Backend | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> list[Outdated]:
-    """What `upgrade-all` would change, from a dry run of each app's upgrade: nothing is
-    built or changed (each dry run uses a scratch venv, deleted after)."""
+    """What `upgrade-all` would change, from a dry run of each distinct upgrade request:
+    nothing is built or changed (each dry run uses a scratch venv, deleted after)."""
     env = os.environ if environ is None else environ
+    checks = UpgradeChecks(paths)  # apps that ask the same are answered once
     found: list[Outdated] = []
     for app in paths.apps.installed():
         current = paths.apps.read_current(app)
         if current is None:  # pragma: no cover -- uninstalled meanwhile
             continue
-        log = paths.new_log(f"outdated-{app}")
         try:
             receipt = current_receipt(paths, app)
             request = upgrade_request(receipt, include_injected=False)
             installer = backend or app_backend(paths, receipt, reporter, env)
             with reporter.step(f"Looking for newer releases of {app}"):
-                newest = installer.resolve(
-                    recorded_python(receipt), request.requirements, index=request.index, log=log
-                )
+                newest = checks.resolved(installer, recorded_python(receipt), request)
         except AppxError as error:
             found.append(Outdated(app, "", "", (), error=error))
             continue
-        log.unlink(missing_ok=True)
         changes = _changes(receipt.distributions, newest)
         if changes:
             latest = newest.get(receipt.package, receipt.version)

@@ -9,13 +9,14 @@ which ``--quiet`` silences. Errors are always printed. Every text leaves through
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 from appx.credentials import redact
 from appx.errors import AppxError
@@ -33,6 +34,33 @@ class Reporter(Protocol):
     def note(self, message: str) -> None: ...
 
     def detail(self, message: str) -> None: ...
+
+
+class Recorder:
+    """A Reporter that keeps what is said, to say it later (`replay`), each line labelled:
+    the messages of one app of a parallel batch, printed when its turn comes."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[Literal["warn", "note", "detail"], str]] = []
+
+    @contextmanager
+    def step(self, message: str) -> Iterator[None]:
+        self.lines.append(("detail", f"{message}..."))  # as a step off a terminal says it
+        yield
+
+    def warn(self, message: str) -> None:
+        self.lines.append(("warn", message))
+
+    def note(self, message: str) -> None:
+        self.lines.append(("note", message))
+
+    def detail(self, message: str) -> None:
+        self.lines.append(("detail", message))
+
+    def replay(self, reporter: Reporter, label: str) -> None:
+        """Say everything kept to ``reporter``, each message after ``label: ``."""
+        for kind, message in self.lines:
+            getattr(reporter, kind)(f"{label}: {message}")
 
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -80,6 +108,7 @@ class Console:
         self._json_skeleton: dict[str, Any] = {}
         self._document_printed = False
         self._lock = threading.Lock()
+        self._live_shown = False
 
     def use_json(self, enabled: bool, skeleton: Mapping[str, Any] | None = None) -> None:
         """Print this call's outcome as one JSON document; ``skeleton`` holds the keys the
@@ -138,7 +167,16 @@ class Console:
 
     def _print(self, stream: TextIO, text: str) -> None:
         with self._lock:
+            self._clear_live()
             print(redact(text), file=stream, flush=True)
+
+    def _clear_live(self) -> None:
+        """Erase the live line, if one is shown (the caller holds the lock); it comes back
+        at its next refresh, below what was printed."""
+        if self._live_shown:
+            self.err.write("\r\033[K")
+            self.err.flush()
+            self._live_shown = False
 
     @contextmanager
     def step(self, message: str) -> Iterator[None]:
@@ -150,17 +188,30 @@ class Console:
             self.detail(f"{message}...")
             yield
             return
-        message = redact(message)
+        with self.live(lambda: message):
+            yield
+
+    @contextmanager
+    def live(self, describe: Callable[[], str]) -> Iterator[None]:
+        """Keep a spinner and ``describe()`` on one line of a terminal's stderr while the
+        block runs (nothing otherwise); other output clears it first."""
+        if self.quiet or self.json_mode or not self.err.isatty():
+            yield
+            return
         done = threading.Event()
         started = time.monotonic()
 
         def spin() -> None:
             frame = 0
             while not done.wait(0.1):
+                elapsed = time.monotonic() - started
+                width = shutil.get_terminal_size().columns - 12  # a wrapped line stays behind
+                text = _cut(redact(describe()), max(width, 20))
                 with self._lock:
-                    elapsed = time.monotonic() - started
-                    self.err.write(f"\r{_FRAMES[frame % len(_FRAMES)]} {message} ({elapsed:.0f}s)")
+                    self.err.write(f"\r{_FRAMES[frame % len(_FRAMES)]} {text} ({elapsed:.0f}s)")
+                    self.err.write("\033[K")
                     self.err.flush()
+                    self._live_shown = True
                 frame += 1
 
         spinner = threading.Thread(target=spin, daemon=True)
@@ -171,5 +222,9 @@ class Console:
             done.set()
             spinner.join()
             with self._lock:
-                self.err.write("\r\033[K")
-                self.err.flush()
+                self._live_shown = True  # cleared even if it never showed: as before
+                self._clear_live()
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

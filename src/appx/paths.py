@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import time
@@ -75,12 +76,19 @@ class AppxPaths:
         return Store(self.cache_dir / "run", self.cache_dir / "tmp")
 
     def new_log(self, label: str) -> Path:
-        """A fresh log file (0600) for one operation's installer output."""
+        """A fresh log file (0600) for one operation's installer output, never one that exists
+        (several apps of one command may have the same label in the same second)."""
         self.logs.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = self.logs / f"{label[:_MAX_LOG_LABEL]}-{stamp}-{os.getpid()}.log"
-        path.touch(mode=0o600)
-        return path
+        stem = f"{label[:_MAX_LOG_LABEL]}-{stamp}-{os.getpid()}"
+        for number in itertools.count(1):
+            path = self.logs / (f"{stem}.log" if number == 1 else f"{stem}-{number}.log")
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                continue
+            return path
+        raise AssertionError("unreachable")  # pragma: no cover -- count() never ends
 
     def pin_path(self, app: str) -> Path:
         """The file whose presence pins an app (upgrade-all skips it, upgrade refuses it)."""

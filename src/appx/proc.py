@@ -86,6 +86,7 @@ def capture(
             reason = f"{command[0]} timed out after {timeout} seconds"
             return subprocess.CompletedProcess(command, 127, "", reason)
         kill_group(child.pid)  # helpers it left behind
+        signals.poll()  # a short probe is never stopped: a batch's worker acts here
         return subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
     except BaseException:
         if child is not None:
@@ -120,6 +121,7 @@ def run_logged(
                 except OSError as exc:
                     sink.write(f"cannot start {command[0]}: {exc}\n")
                     return 127
+                signals.started_child(child.pid)  # a batch's interrupt stops it
                 if on_start is not None:
                     on_start(child.pid)
             assert child.stdout is not None  # noqa: S101 -- Popen was given stdout=PIPE
@@ -129,13 +131,16 @@ def run_logged(
             # Wait without reaping: while the leader is a zombie its pid, the group's
             # id, cannot be reused, so stopping what it left behind is safe.
             os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+            signals.reaped_child(child.pid)
             kill_group(child.pid)  # helpers it left (a build backend, a daemon)
             child.wait()
         except BaseException:
             if child is not None:
+                signals.reaped_child(child.pid)
                 _stop(child)
             raise
-        return child.returncode
+    signals.poll()  # in a batch's worker: an installer stopped by an interrupt is one
+    return child.returncode
 
 
 def _start(command: list[str], env: Mapping[str, str] | None, *, stderr: int) -> Popen:

@@ -2,34 +2,34 @@
 
 `plan_sync` decides, from values alone, what each app needs: install it, move it
 to the file's version and settings, upgrade it (``--latest``), leave it alone, or
-uninstall it (``--prune``). `apply_sync` carries the plan out one app at a time
-through the install, upgrade, uninstall and pin operations, so every change is a
-new generation and one flip; a failure is that app's own and the others go on.
+uninstall it (``--prune``). `apply_sync` carries the plan out, several apps at
+once, through the install, upgrade, uninstall and pin operations, so every change
+is a new generation and one flip; a failure is that app's own and the others go on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 
-from appx import signals
 from appx.backends.base import Backend
 from appx.credentials import drop_hidden, redact
-from appx.errors import AppxError, InterruptedByUser, from_exception
+from appx.errors import AppxError
 from appx.exportfile import ExportedApp, exported_app
 from appx.indexes import IndexOptions
 from appx.install import InstallOptions, install_apps
 from appx.interpreters import Interpreter
 from appx.lifecycle import set_pinned, unpinned, upgrade_apps
 from appx.output import Reporter
+from appx.parallel import jobs_from, run_batch
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
+from appx.reconcile import path_warnings
 from appx.uninstall import uninstall_apps
 
 Action = Literal["install", "move", "upgrade", "keep", "prune", "unlisted"]
@@ -207,31 +207,26 @@ class SyncTools:
     keep_log: bool = False
     force: bool = False  # move foreign files aside, take over other apps' commands
     backend_name: str | None = None  # --backend; None: APPX_BACKEND, else automatic
-    seen_warnings: set[str] = field(default_factory=set)
 
 
 def apply_sync(
     paths: AppxPaths, steps: Sequence[SyncStep], reporter: Reporter, tools: SyncTools
 ) -> list[SyncResult]:
-    """Carry out each step on its own; a failure is recorded in its result, not raised."""
+    """Carry out each step on its own, several at once (`parallel.run_batch`, links in the
+    plan's order); a failure is recorded in its result, not raised."""
     paths.check_usable(write=True)
-    once = _WarnOnce(reporter, tools.seen_warnings)
-    results: list[SyncResult] = []
-    for position, step in enumerate(steps):
-        try:
-            result = _apply_one(paths, step, once, tools)
-        except AppxError as error:
-            result = SyncResult(step, "failed", error=error)
-        except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
-            result = SyncResult(step, "failed", error=from_exception(error))
-        results.append(result)
-        if isinstance(result.error, InterruptedByUser) or signals.interrupt_pending():
-            hint = "run the command again to finish"
-            results += [
-                SyncResult(s, "failed", error=InterruptedByUser("not started: interrupted", hint))
-                for s in steps[position + 1 :]
-            ]
-            break
+    results = run_batch(
+        steps,
+        lambda step, said: _apply_one(paths, step, said, tools),
+        lambda step, error: SyncResult(step, "failed", error=error),
+        reporter,
+        jobs=jobs_from(tools.environ),
+        label=lambda step: step.app,
+        key=lambda step: step.app,
+    )
+    commands = [command for result in results for command in result.commands]
+    for warning in path_warnings(paths, commands, tools.environ):  # once, not once per app
+        reporter.warn(warning)
     return results
 
 
@@ -284,6 +279,7 @@ def _apply_one(
         environ=tools.environ,
         backend=tools.backend,
         interpreter=tools.interpreter,
+        warn_path=False,
     )
     if installed.error is not None:
         return SyncResult(step, "failed", error=installed.error)
@@ -294,27 +290,3 @@ def _apply_one(
 def _set_pin(paths: AppxPaths, step: SyncStep, reporter: Reporter) -> None:
     if step.pin is not None:
         set_pinned(paths, step.app, step.pin, reporter)
-
-
-@dataclass
-class _WarnOnce:
-    """A reporter that says each warning once (install repeats its PATH warning per call)."""
-
-    reporter: Reporter
-    seen: set[str]
-
-    @contextmanager
-    def step(self, message: str) -> Iterator[None]:
-        with self.reporter.step(message):
-            yield
-
-    def warn(self, message: str) -> None:
-        if message not in self.seen:
-            self.seen.add(message)
-            self.reporter.warn(message)
-
-    def note(self, message: str) -> None:
-        self.reporter.note(message)
-
-    def detail(self, message: str) -> None:
-        self.reporter.detail(message)
