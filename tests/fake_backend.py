@@ -125,8 +125,32 @@ class FakeBackend:
                 pending += [Requirement(d) for d in package.dependencies]
         return found
 
+    def latest(
+        self,
+        interpreter: Interpreter,
+        names: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+        ahead: bool = False,
+    ) -> dict[str, str]:
+        self.questions.append(("latest-ahead" if ahead else "latest", list(names)))
+        found: dict[str, str] = {}
+        for name in names:
+            package = self._newest(Requirement(name), python=None if ahead else "")
+            if package is None:
+                raise InstallerError(f"no package matches {name}", "", log_path=str(log))
+            found[canonicalize_name(name)] = package.version
+        return found
+
     def newest(
-        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+        self,
+        interpreter: Interpreter,
+        requirement: str,
+        *,
+        index: IndexOptions,
+        log: Path,
+        installed: str | None = None,
     ) -> tuple[str, str] | None:
         self.questions.append(("newest", [requirement]))
         package = self._newest(Requirement(requirement), python=None)

@@ -51,11 +51,11 @@ def test_nothing_to_upgrade_asks_once_per_distinct_request_and_builds_nothing(
         "tool+-c": "unchanged",
     }
     assert len(fake.installs) == builds  # nothing was built
+    # one question for every distribution of every app, one for the apps' own projects
+    # as a Python far ahead sees them; no app resolved on its own
     assert sorted(fake.questions) == [
-        ("newest", ["other"]),
-        ("newest", ["tool"]),
-        ("resolve", ["other"]),
-        ("resolve", ["tool"]),
+        ("latest", ["lib", "other", "tool"]),
+        ("latest-ahead", ["other", "tool"]),
     ]
 
 
@@ -74,7 +74,12 @@ def test_a_newer_release_is_built_and_its_twin_asks_nothing_more(paths: AppxPath
     install(paths, "tool", backend=fake, suffix="-b")
     fake.releases["tool"] = [FakePackage("tool", "2.0", commands=["tool"], dependencies=["lib"])]
     assert upgrade_all(paths, fake) == {"tool": "upgraded", "tool+-b": "upgraded"}
-    assert fake.questions == [("resolve", ["tool"])]
+    # the twin asks what held_back would want while the first app's question is out
+    assert sorted(fake.questions) == [
+        ("latest", ["lib", "tool"]),
+        ("latest-ahead", ["tool"]),
+        ("resolve", ["tool"]),
+    ]
 
 
 def test_an_app_held_back_by_its_python_is_told_from_the_same_questions(
@@ -92,7 +97,7 @@ def test_an_app_held_back_by_its_python_is_told_from_the_same_questions(
         ("held", "newer releases (3.0) need Python >=4"),
         ("held", "newer releases (3.0) need Python >=4"),
     ]
-    assert sorted(q for q, _ in fake.questions) == ["newest", "resolve"]
+    assert sorted(q for q, _ in fake.questions) == ["latest", "latest-ahead", "newest"]
 
 
 def test_an_app_from_a_path_is_always_rebuilt(paths: AppxPaths) -> None:
@@ -117,10 +122,23 @@ def test_a_failed_question_is_each_apps_own_failure(paths: AppxPaths) -> None:
         raise InstallerError("pip could not resolve tool", "the index is down")
 
     fake.resolve = unreachable  # type: ignore[method-assign]
+    fake.latest = unreachable  # type: ignore[method-assign]
     console = Console(out=io.StringIO(), err=io.StringIO())
     results = upgrade_apps(paths, ["tool", "tool+-b"], console, backend=fake)
     assert [r.status for r in results] == ["failed", "failed"]
     assert [r.error.message for r in results if r.error] == ["pip could not resolve tool"] * 2
+
+
+def test_when_the_shared_question_fails_each_app_resolves_on_its_own(paths: AppxPaths) -> None:
+    fake = catalogue()
+    install(paths, "tool", "other", backend=fake)
+
+    def unreachable(*args: object, **kwargs: object) -> dict[str, str]:
+        raise InstallerError("pip could not find lib", "a project on another index")
+
+    fake.latest = unreachable  # type: ignore[method-assign]
+    assert upgrade_all(paths, fake) == {"other": "unchanged", "tool": "unchanged"}
+    assert sorted(kind for kind, _ in fake.questions) == ["newest", "newest", "resolve", "resolve"]
 
 
 def test_same_versions_compares_names_and_versions_as_packaging_does() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -106,6 +106,7 @@ def upgrade_apps(
     paths.check_usable(write=True)
     env = os.environ if environ is None else environ
     checks = UpgradeChecks(paths)
+    checks.expect(upgrade_requests(paths, names, include_injected=include_injected))
 
     def upgrade(app: str, said: Reporter) -> UpgradeResult:
         if install_missing and paths.apps.read_current(app) is None:
@@ -119,6 +120,19 @@ def upgrade_apps(
         reporter,
         jobs=jobs_from(env),
     )
+
+
+def upgrade_requests(
+    paths: AppxPaths, names: Sequence[str], *, include_injected: bool
+) -> Iterator[tuple[Receipt, BuildRequest]]:
+    """The upgrade request of each installed app named (one that cannot be read is left to
+    its own upgrade, which reports it)."""
+    for app in dict.fromkeys(names):
+        try:
+            receipt = current_receipt(paths, app)
+            yield receipt, upgrade_request(receipt, include_injected=include_injected)
+        except AppxError:
+            continue
 
 
 def _install_missing(

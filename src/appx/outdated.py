@@ -8,7 +8,13 @@ from dataclasses import dataclass
 
 from appx.backends.base import Backend
 from appx.errors import AppxError
-from appx.lifecycle import app_backend, current_receipt, recorded_python, upgrade_request
+from appx.lifecycle import (
+    app_backend,
+    current_receipt,
+    recorded_python,
+    upgrade_request,
+    upgrade_requests,
+)
 from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.upgradecheck import UpgradeChecks
@@ -38,7 +44,9 @@ def outdated_apps(
     env = os.environ if environ is None else environ
     checks = UpgradeChecks(paths)  # apps that ask the same are answered once
     found: list[Outdated] = []
-    for app in paths.apps.installed():
+    apps = paths.apps.installed()
+    checks.expect(upgrade_requests(paths, apps, include_injected=False))
+    for app in apps:
         current = paths.apps.read_current(app)
         if current is None:  # pragma: no cover -- uninstalled meanwhile
             continue
@@ -47,7 +55,10 @@ def outdated_apps(
             request = upgrade_request(receipt, include_injected=False)
             installer = backend or app_backend(paths, receipt, reporter, env)
             with reporter.step(f"Looking for newer releases of {app}"):
-                newest = checks.resolved(installer, recorded_python(receipt), request)
+                python = recorded_python(receipt)
+                if checks.up_to_date(installer, python, receipt, request):
+                    continue
+                newest = checks.resolved(installer, python, request)
         except AppxError as error:
             found.append(Outdated(app, "", "", (), error=error))
             continue

@@ -19,11 +19,12 @@ from one, is always rebuilt: its code may change under one version number.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -51,6 +52,7 @@ class Question:
     python: str
     requirements: tuple[str, ...]
     index: IndexOptions
+    installed: str = ""  # newest: the version the asking app has (see Backend.newest)
 
 
 @dataclass
@@ -67,6 +69,20 @@ class UpgradeChecks:
         self.paths = paths
         self._lock = threading.Lock()
         self._answers: dict[Question, _Answer[object]] = {}
+        # (Python, index) -> (every distribution, the apps' own projects) of expected apps
+        self._expected: dict[tuple[str, IndexOptions], tuple[set[str], set[str]]] = {}
+
+    def expect(self, apps: Iterable[tuple[Receipt, BuildRequest]]) -> None:
+        """Name the apps that will ask, before they do: then one question per Python and
+        index ("is each of these distributions at its newest release?") covers them all,
+        and only an app with something newer needs a resolution of its own."""
+        for receipt, request in apps:
+            if not can_tell(receipt, request) or request.spec is None:
+                continue
+            key = (receipt.python.executable, request.index)
+            distributions, projects = self._expected.setdefault(key, (set(), set()))
+            distributions.update(canonicalize_name(name) for name in receipt.distributions)
+            projects.add(canonicalize_name(Requirement(request.spec.requirement).name))
 
     def up_to_date(
         self, backend: Backend, interpreter: Interpreter, receipt: Receipt, request: BuildRequest
@@ -75,6 +91,12 @@ class UpgradeChecks:
         when that cannot be told without building)."""
         if not can_tell(receipt, request):
             return False
+        latest = self._latest(backend, interpreter, request.index, ahead=False)
+        if latest is not None and same_versions(
+            {name: latest.get(canonicalize_name(name), "") for name in receipt.distributions},
+            receipt.distributions,
+        ):
+            return True  # everything at its newest release: a resolution picks the same
         return same_versions(self.resolved(backend, interpreter, request), receipt.distributions)
 
     def resolved(
@@ -99,21 +121,62 @@ class UpgradeChecks:
         if request.spec is None or request.spec.kind != "name":
             return ""
         requirement = request.spec.requirement
+        ahead = self._latest(backend, interpreter, request.index, ahead=True)
+        newest_ahead = (ahead or {}).get(canonicalize_name(Requirement(requirement).name))
+        if newest_ahead is not None and not _newer(newest_ahead, receipt.version):
+            return ""
         question = self._question("newest", backend, interpreter, [requirement], request)
+        question = replace(question, installed=receipt.version)
         newest = self._ask(
             question,
-            lambda log: backend.newest(interpreter, requirement, index=request.index, log=log),
+            lambda log: backend.newest(
+                interpreter, requirement, index=request.index, log=log, installed=receipt.version
+            ),
         )
         if newest is None:
             return ""
         assert isinstance(newest, tuple)  # noqa: S101 -- what newest returns
         version, requires_python = newest
-        try:
-            if Version(version) <= Version(receipt.version):
-                return ""
-        except InvalidVersion:
+        if not _newer(version, receipt.version):
             return ""
         return f"newer releases ({version}) need Python {requires_python or 'of another version'}"
+
+    def _latest(
+        self, backend: Backend, interpreter: Interpreter, index: IndexOptions, *, ahead: bool
+    ) -> dict[str, str] | None:
+        """The newest releases of what the expected apps of this Python and index hold (with
+        ``ahead``: of their own projects, for a Python far ahead); None when no app was
+        expected or the question failed (each app then asks on its own)."""
+        question = self._latest_question(backend, interpreter, index, ahead=ahead)
+        if question is None:
+            return None
+        if not ahead and self._claimed(question):
+            # another app is asking it: ask meanwhile what held_back will want next
+            self._latest(backend, interpreter, index, ahead=True)
+        names = question.requirements
+        try:
+            answer = self._ask(
+                question,
+                lambda log: backend.latest(interpreter, names, index=index, log=log, ahead=ahead),
+            )
+        except AppxError:
+            return None
+        assert isinstance(answer, dict)  # noqa: S101 -- what latest returns
+        return answer
+
+    def _latest_question(
+        self, backend: Backend, interpreter: Interpreter, index: IndexOptions, *, ahead: bool
+    ) -> Question | None:
+        python = str(interpreter.executable)
+        group = self._expected.get((python, index))
+        if group is None:
+            return None
+        names = tuple(sorted(group[1] if ahead else group[0]))
+        return Question("latest-ahead" if ahead else "latest", backend.name, python, names, index)
+
+    def _claimed(self, question: Question) -> bool:
+        with self._lock:
+            return question in self._answers
 
     def _question(
         self,
@@ -169,6 +232,13 @@ def same_versions(resolved: Mapping[str, str], installed: Mapping[str, str]) -> 
     if left.keys() != right.keys():
         return False
     return all(_same_version(left[name], right[name]) for name in left)
+
+
+def _newer(version: str, than: str) -> bool:
+    try:
+        return Version(version) > Version(than)
+    except InvalidVersion:
+        return False
 
 
 def _same_version(one: str, other: str) -> bool:

@@ -73,11 +73,35 @@ class Backend(Protocol):
         nothing: for `list --outdated`."""
         ...
 
+    def latest(
+        self,
+        interpreter: Interpreter,
+        names: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+        ahead: bool = False,
+    ) -> dict[str, str]:
+        """The newest release of each named project (name -> version) that ``interpreter``
+        could install, or with ``ahead`` a Python far ahead: no dependencies, nothing
+        installed, one question for all the names. Raises InstallerError when one is not
+        found. Tells `upgrade-all` that apps are up to date without resolving each."""
+        ...
+
     def newest(
-        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+        self,
+        interpreter: Interpreter,
+        requirement: str,
+        *,
+        index: IndexOptions,
+        log: Path,
+        installed: str | None = None,
     ) -> tuple[str, str] | None:
         """The newest release of a requirement for any Python 3, with its Requires-Python:
-        (version, specifier); None if none can be told. Says why an upgrade held back."""
+        (version, specifier); None if none can be told. Says why an upgrade held back.
+
+        The specifier may be "" when the newest is no newer than ``installed`` (the
+        version the app has): nothing is held back then, so nobody reads it."""
         ...
 
 

@@ -133,8 +133,33 @@ class PipBackend:
         except (KeyError, TypeError):
             raise InstallerError("pip's dry run reported no versions", "see the log") from None
 
+    def latest(
+        self,
+        interpreter: Interpreter,
+        names: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+        ahead: bool = False,
+    ) -> dict[str, str]:
+        ahead_flags = ["--python-version", "3.99", "--only-binary=:all:"] if ahead else []
+        items = self._dry_run(interpreter, names, index, log, deps=False, extra=ahead_flags)
+        try:
+            return {
+                canonicalize_name(str(item["metadata"]["name"])): str(item["metadata"]["version"])
+                for item in items
+            }
+        except (KeyError, TypeError) as error:
+            raise InstallerError("pip's report names no version", str(error)) from None
+
     def newest(
-        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+        self,
+        interpreter: Interpreter,
+        requirement: str,
+        *,
+        index: IndexOptions,
+        log: Path,
+        installed: str | None = None,
     ) -> tuple[str, str] | None:
         # as a Python far ahead would see it; wheels only, as pip requires for that
         ahead = ["--python-version", "3.99", "--only-binary=:all:"]

@@ -13,11 +13,15 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from appx import proc
 from appx.backends.base import OnStart, VenvLayout, probe_venv
 from appx.backends.pip_isolation import pip_environment
 from appx.backends.uv_args import Untranslatable, index_args, uv_settings_from_pip
-from appx.backends.uv_output import last_error_line, parse_dry_run
+from appx.backends.uv_output import last_error_line, parse_compiled, parse_dry_run
 from appx.credentials import redact
 from appx.errors import InstallerError, SpecError
 from appx.indexes import IndexOptions
@@ -172,16 +176,48 @@ class UvBackend:
         index: IndexOptions,
         log: Path,
     ) -> dict[str, str]:
-        """What installing the requirements now would install: a dry run into a scratch venv.
+        """What installing the requirements now would install, installing nothing.
 
-        uv names no version for a distribution from a path or URL: pip's dry run does.
+        Requirements by name are resolved by `uv pip compile` for the interpreter (one
+        process, no venv). One from a path or URL takes a dry run into a scratch venv, and
+        pip's if uv names no version for it.
         """
+        if all(_by_name(r) for r in requirements):
+            return self._compile(interpreter, requirements, index, log, [])
         found = self._dry_run(interpreter, requirements, index, log, [])
         if all(found.values()):
             return found
         from appx.backends.pip import PipBackend
 
         return PipBackend(self.paths).resolve(interpreter, requirements, index=index, log=log)
+
+    def _compile(
+        self,
+        interpreter: Interpreter,
+        requirements: Sequence[str],
+        index: IndexOptions,
+        log: Path,
+        extra: Sequence[str],
+    ) -> dict[str, str]:
+        """uv's resolution of requirements by name, as ``name==version`` lines."""
+        scratch = self.paths.apps.scratch_path("compile")
+        try:
+            scratch.mkdir(parents=True)
+            wanted = scratch / "requirements.in"
+            wanted.write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
+            argv: list[str | os.PathLike[str]] = ["pip", "compile", "--python"]
+            argv += [interpreter.executable, "--no-header", "--no-annotate", *extra]
+            argv += [*_index_args(index), wanted]
+            code, output = self._run_read(argv, log, scratch)
+        finally:
+            remove_tree(scratch)
+        if code != 0:
+            raise InstallerError(
+                f"uv could not resolve {' '.join(redact(r) for r in requirements)}",
+                last_error_line(log) or "see the log for uv's output",
+                log_path=str(log),
+            )
+        return parse_compiled(output)
 
     def _dry_run(
         self,
@@ -210,11 +246,40 @@ class UvBackend:
             )
         return parse_dry_run(output)
 
+    def latest(
+        self,
+        interpreter: Interpreter,
+        names: Sequence[str],
+        *,
+        index: IndexOptions,
+        log: Path,
+        ahead: bool = False,
+    ) -> dict[str, str]:
+        flags = ["--no-deps", "--no-build"]
+        flags += ["--python-version", "3.99"] if ahead else []
+        return self._compile(interpreter, names, index, log, flags)
+
     def newest(
-        self, interpreter: Interpreter, requirement: str, *, index: IndexOptions, log: Path
+        self,
+        interpreter: Interpreter,
+        requirement: str,
+        *,
+        index: IndexOptions,
+        log: Path,
+        installed: str | None = None,
     ) -> tuple[str, str] | None:
-        """pip's answer: uv reports no Requires-Python, and its resolution may skip a wheel's
-        own (seen with uv 0.13 on an index without data-requires-python)."""
+        """The newest wheel for a Python far ahead, from one `uv pip compile`; when that is
+        newer than ``installed`` (or a name cannot be compiled), pip's answer, which has the
+        Requires-Python that uv does not report."""
+        if installed is not None and _by_name(requirement):
+            ahead = ["--no-deps", "--no-build", "--python-version", "3.99"]
+            try:
+                found = self._compile(interpreter, [requirement], index, log, ahead)
+            except InstallerError:
+                found = {}
+            version = found.get(canonicalize_name(Requirement(requirement).name))
+            if version is not None and not _newer(version, installed):
+                return version, ""
         from appx.backends.pip import PipBackend
 
         return PipBackend(self.paths).newest(interpreter, requirement, index=index, log=log)
@@ -235,6 +300,21 @@ class UvBackend:
         with log.open("a", encoding="utf-8") as sink:
             sink.write(output)
         return code, output
+
+
+def _by_name(requirement: str) -> bool:
+    """Whether a requirement names a project on an index (not a path or URL)."""
+    try:
+        return Requirement(requirement).url is None
+    except InvalidRequirement:
+        return False
+
+
+def _newer(version: str, than: str) -> bool:
+    try:
+        return Version(version) > Version(than)
+    except InvalidVersion:
+        return version != than
 
 
 def _index_args(index: IndexOptions) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -13,6 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 Source = Literal["appx's environment", "PATH"]
+
+# Apps of one batch choose their backend in threads of their own: uv is looked for and
+# run once, and sysconfig (which find_uv_bin reads) is not set up by two threads at once.
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,8 @@ class FoundUv:
 
 def find_uv(environ: Mapping[str, str]) -> FoundUv | None:
     """The uv binary appx would use, found without running anything."""
-    own = _own_uv()
+    with _LOCK:
+        own = _own_uv()
     if own is not None:
         return FoundUv(own, "appx's environment")
     on_path = shutil.which("uv", path=environ.get("PATH", os.defpath))
@@ -40,7 +46,8 @@ def _own_uv() -> Path | None:
         return None
     try:
         found = Path(find_uv_bin())
-    except (OSError, ValueError):  # uv.UvNotFound is a FileNotFoundError
+    except (OSError, ValueError, TypeError):  # UvNotFound is a FileNotFoundError; TypeError:
+        # seen when sysconfig's config vars were half set up by another thread
         return None
     return found if os.access(found, os.X_OK) else None
 
@@ -53,9 +60,15 @@ def package_version() -> str:
         return ""
 
 
-@functools.cache
 def uv_version(path: Path) -> str | None:
-    """uv's version when ``uv --version`` runs and says it; None when it does not."""
+    """uv's version when ``uv --version`` runs and says it; None when it does not (asked
+    once per process and binary)."""
+    with _LOCK:
+        return _uv_version(path)
+
+
+@functools.cache
+def _uv_version(path: Path) -> str | None:
     from appx import proc  # only when uv must be run: reads never start a process
 
     result = proc.capture([path, "--version"], timeout=30)

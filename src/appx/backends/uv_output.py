@@ -18,6 +18,9 @@ HINT_LIMIT = 300
 _DRY_RUN_LINE = re.compile(
     r"^ \+ (?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:==(?P<version>[^\s;]+)|\s*@\s*\S)"
 )
+_COMPILED_LINE = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)"
+)
 _CROSS = "\u00d7"  # uv marks a failure with a multiplication sign
 
 
@@ -29,6 +32,17 @@ def parse_dry_run(text: str) -> dict[str, str]:
         match = _DRY_RUN_LINE.match(line)
         if match is not None:
             found[canonicalize_name(match["name"])] = match["version"] or ""
+    return found
+
+
+def parse_compiled(text: str) -> dict[str, str]:
+    """What `uv pip compile` pinned, name -> version, from its ``name==version`` lines
+    (with or without extras or markers); anything else is skipped."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _COMPILED_LINE.match(line)
+        if match is not None:
+            found[canonicalize_name(match["name"])] = match["version"]
     return found
 
 
