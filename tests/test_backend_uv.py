@@ -319,6 +319,11 @@ def test_the_hint_is_uvs_last_cause_of_the_last_command(tmp_path: Path) -> None:
     assert last_error_line(log).startswith("Because x was not found in the package registry")
     log.write_text("$ uv pip install x\nerror: Distribution not found at: file:///nowhere\n")
     assert last_error_line(log) == "Distribution not found at: file:///nowhere"
+    log.write_text(  # uv 0.13's plain shape
+        "$ uv pip install x\nerror: No solution found when resolving dependencies\n"
+        "  cause: Because x was not found in the package registry, we can conclude ...\n"
+    )
+    assert last_error_line(log).startswith("Because x was not found in the package registry")
     log.write_text("$ uv pip install x\nall good\n")
     assert last_error_line(log) == ""
     assert last_error_line(tmp_path / "missing") == ""

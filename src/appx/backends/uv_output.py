@@ -72,11 +72,11 @@ def _is_error(line: str) -> bool:
 
 def _is_cause(line: str) -> bool:
     stripped = line.lstrip()
-    return stripped.startswith(("Caused by:", "╰─▶"))
+    return stripped.startswith(("Caused by:", "cause:", "╰─▶"))  # "cause:" since uv 0.10
 
 
 def _clean(line: str) -> str:
     text = line.strip().lstrip(_CROSS + "╰─▶ ").strip()
-    for prefix in ("error:", "Caused by:"):
+    for prefix in ("error:", "Caused by:", "cause:"):
         text = text.removeprefix(prefix).strip()
     return text
