@@ -407,3 +407,31 @@ def test_apps_choosing_in_threads_run_uv_version_once(fake_uv: Path) -> None:
         versions = list(pool.map(lambda _: uv_version(fake_uv), range(8)))
     assert versions == ["0.9.99"] * 8
     assert len(calls(fake_uv)) == 1
+
+
+@pytest.mark.parametrize("implementation", ["cpython", "pypy"])
+def test_a_cpython_venv_uv_made_is_read_from_disk_anything_else_probed(
+    paths: AppxPaths, fake_uv: Path, tmp_path: Path, implementation: str
+) -> None:
+    backend = UvBackend(paths, fake_uv, "0.9")
+    made = Interpreter("3", Path(sys.executable), (3, 12, 1), implementation)
+    venv = tmp_path / "g1"
+    backend.create_venv(made, venv, log=tmp_path / "log", on_start=lambda _: None)
+    purelib = venv / "lib" / "python3.12" / "site-packages"
+    purelib.mkdir(parents=True)
+    (venv / "bin").mkdir()
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    if implementation == "cpython":
+        assert backend.probe(venv) == VenvLayout(venv / "bin" / "python", purelib, venv / "bin")
+    else:  # probed: the real Python's own answer, not a layout made up for it
+        assert backend.probe(venv).purelib != purelib
+
+
+def test_a_venv_without_the_expected_layout_is_probed(
+    paths: AppxPaths, fake_uv: Path, tmp_path: Path
+) -> None:
+    backend = UvBackend(paths, fake_uv, "0.9")
+    venv = tmp_path / "g1"
+    backend.create_venv(interpreter(), venv, log=tmp_path / "log", on_start=lambda _: None)
+    with pytest.raises(InstallerError, match="does not run"):
+        backend.probe(venv)  # nothing there: the probe says so

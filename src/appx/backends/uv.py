@@ -90,6 +90,7 @@ class UvBackend:
         self.uv = uv
         self._version = version
         self._env: dict[str, str] | None = None
+        self._made: dict[Path, Interpreter] = {}  # venvs this backend made, for probe
 
     def version(self, interpreter: Interpreter) -> str:
         return self._version
@@ -111,8 +112,18 @@ class UvBackend:
                 last_error_line(log) or "see the log for uv's output",
                 log_path=str(log),
             )
+        self._made[dest] = interpreter
 
     def probe(self, venv: Path) -> VenvLayout:
+        """A CPython venv that uv just made has the standard layout, seen on disk without
+        starting its Python (uv runs it anyway to install); anything else is probed."""
+        made = self._made.pop(venv, None)
+        if made is not None and made.implementation == "cpython":
+            major, minor = made.version[:2]
+            purelib = venv / "lib" / f"python{major}.{minor}" / "site-packages"
+            python = venv / "bin" / "python"
+            if purelib.is_dir() and not purelib.is_symlink() and os.path.lexists(python):
+                return VenvLayout(python, purelib, venv / "bin")
         return probe_venv(venv)
 
     def install(
