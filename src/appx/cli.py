@@ -13,10 +13,10 @@ import typer.main
 # typer (0.26 and later) vendors click: these are the classes its parser really raises.
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from appx import __version__, cli_inject, cli_lifecycle, cli_options, cli_run, cli_sync
-from appx.errors import AppxError, InterruptedByUser, UsageError, from_exception
+from appx import cli_inject, cli_lean, cli_lifecycle, cli_options, cli_run, cli_sync, errors
+from appx.cli_lean import State as State  # noqa: PLC0414 -- the cli_* modules name it from here
+from appx.errors import AppxError, UsageError
 from appx.output import Console
-from appx.paths import AppxPaths
 
 app = typer.Typer(
     name="appx",
@@ -27,23 +27,9 @@ app = typer.Typer(
 )
 
 
-class State:
-    """What run() hands every command: the console, and the paths (read on first use)."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self._paths: AppxPaths | None = None
-
-    @property
-    def paths(self) -> AppxPaths:
-        if self._paths is None:
-            self._paths = AppxPaths.from_env()
-        return self._paths
-
-
 def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        _state(ctx).console.result(f"appx {__version__}")
+        cli_lean.show_version(_state(ctx))
         raise typer.Exit
 
 
@@ -190,21 +176,13 @@ def uninstall(
     Example:
       appx uninstall black pycowsay
     """
-    from appx.render import render_uninstall
-    from appx.uninstall import uninstall_apps
-
-    state = _state(ctx)
-    render_uninstall(state.console, uninstall_apps(state.paths, names, state.console))
+    cli_lean.uninstall_command(_state(ctx), names)
 
 
 @app.command("uninstall-all")
 def uninstall_all(ctx: typer.Context) -> None:
     """Uninstall every app."""
-    from appx.render import render_uninstall
-    from appx.uninstall import uninstall_all as run_uninstall_all
-
-    state = _state(ctx)
-    render_uninstall(state.console, run_uninstall_all(state.paths, state.console))
+    cli_lean.uninstall_all_command(_state(ctx))
 
 
 @app.command("list")
@@ -230,18 +208,15 @@ def list_(
       appx list --outdated
     """
     state = _state(ctx)
-    state.console.use_json(json_output)
     if outdated:
         from appx.outdated import outdated_apps
         from appx.render_lifecycle import render_outdated
 
+        state.console.use_json(json_output)
         found = outdated_apps(state.paths, state.console, environ=os.environ)
         render_outdated(state.console, found)
         return
-    from appx.listing import list_apps
-    from appx.render import render_list
-
-    render_list(state.console, list_apps(state.paths), short=short)
+    cli_lean.list_command(state, short=short, json_output=json_output)
 
 
 @app.command()
@@ -265,12 +240,7 @@ def environment(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Show every path and variable appx uses, and where each value came from."""
-    from appx.environment import describe_environment
-    from appx.render import render_environment
-
-    state = _state(ctx)
-    state.console.use_json(json_output)
-    render_environment(state.console, describe_environment(state.paths, os.environ))
+    cli_lean.environment_command(_state(ctx), json_output=json_output)
 
 
 app.command("run", context_settings=cli_run.CONTEXT_SETTINGS)(cli_run.run_command)
@@ -308,13 +278,11 @@ def _invoke(argv: Sequence[str], state: State) -> int:
 
 def as_appx_error(error: Exception | KeyboardInterrupt) -> AppxError:
     """The error funnel: every way a call can fail, as one AppxError with its exit code."""
-    if isinstance(error, AppxError):
-        return error
-    if isinstance(error, KeyboardInterrupt | typer.Abort):
-        return InterruptedByUser("interrupted", "the change in progress was discarded")
     if isinstance(error, ClickUsageError):
         return _usage_error(error)
-    return from_exception(error)  # a directory appx may not write (exit 11), or a bug (1)
+    if isinstance(error, typer.Abort):  # the parser's own Ctrl-C
+        return errors.as_appx_error(KeyboardInterrupt())
+    return errors.as_appx_error(error)
 
 
 def run(argv: Sequence[str], console: Console | None = None) -> int:

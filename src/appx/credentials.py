@@ -11,13 +11,15 @@ receipt in ``appx-credentials.json`` (mode 0600), which nothing ever prints.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appx.errors import ReceiptError
+
+if TYPE_CHECKING:  # every line appx prints is redacted here: its import is kept small
+    from collections.abc import Mapping
+    from pathlib import Path
 
 CREDENTIALS_NAME = "appx-credentials.json"
 HIDDEN = "****"
@@ -72,6 +74,8 @@ def save_credentials(generation: Path, values: Mapping[str, str]) -> Path | None
     secrets = {key: value for key, value in values.items() if has_secret(value)}
     if not secrets:
         return None
+    import json
+
     path = credentials_path(generation)
     write_private(path, json.dumps(secrets, indent=2, sort_keys=True) + "\n")
     return path
@@ -94,6 +98,8 @@ def load_credentials(generation: Path) -> dict[str, str]:
 
     A damaged file is a ReceiptError that names the file and never shows its content.
     """
+    import json
+
     path = credentials_path(generation)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -16,8 +16,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
-import shutil
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -244,7 +242,7 @@ def _record(paths: AppxPaths, event: str, moved: DisplacedFile, **extra: str) ->
 def _unique_name(paths: AppxPaths, name: str) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     while True:
-        tail = f".{stamp}-{secrets.token_hex(4)}"
+        tail = f".{stamp}-{os.urandom(4).hex()}"
         room = MAX_NAME_BYTES - len(tail)
         head = os.fsdecode(os.fsencode(name)[:room]) if len(os.fsencode(name)) > room else name
         candidate = paths.displaced / f"{head}{tail}"
@@ -260,6 +258,8 @@ def _move(source: Path, destination: Path) -> None:
             raise
         # another filesystem: shutil.move recreates a symlink as a symlink, and copies
         # a file with its metadata before unlinking it
+        import shutil
+
         shutil.move(source, destination)
 
 

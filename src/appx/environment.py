@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import sys
@@ -254,6 +253,8 @@ _CHILD_GRACE = 10.0
 
 
 def _import_root(module: str) -> Path:
+    import importlib.util  # only ensurepath's child needs it
+
     spec = importlib.util.find_spec(module)
     origin = spec.origin if spec is not None else None
     if origin is None:  # pragma: no cover -- both are installed with appx

@@ -132,6 +132,16 @@ EXIT_CODES: dict[int, str] = {0: "success"} | {
 }
 
 
+def as_appx_error(error: Exception | KeyboardInterrupt) -> AppxError:
+    """Every way a command can fail, as one AppxError with its exit code (the CLI's funnel;
+    the typer CLI adds its parser's own errors)."""
+    if isinstance(error, AppxError):
+        return error
+    if isinstance(error, KeyboardInterrupt):
+        return InterruptedByUser("interrupted", "the change in progress was discarded")
+    return from_exception(error)  # a directory appx may not write (exit 11), or a bug (1)
+
+
 def from_exception(error: Exception) -> AppxError:
     """An AppxError for a failure that was not one: a filesystem refusal, or a bug.
 

@@ -21,6 +21,7 @@ POINTS = (
     "after-links",
     "after-flip",
     "after-detach",
+    "before-background-removal",  # in the process that deletes an uninstalled app's files
 )
 
 

@@ -9,7 +9,6 @@ with a key, so the receipt can store them redacted and keep the originals aside.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,6 +67,8 @@ def absolute_location(text: str, cwd: Path) -> str:
 
 def split_pip_args(text: str) -> tuple[str, ...]:
     """Split --pip-args as a shell would; bad quoting is a usage error."""
+    import shlex  # only install-like commands take --pip-args
+
     try:
         return tuple(shlex.split(text))
     except ValueError as error:

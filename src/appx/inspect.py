@@ -7,7 +7,6 @@ corrupt file counts as empty rather than as an error.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import unicodedata
@@ -15,8 +14,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-
-from packaging.utils import canonicalize_name
 
 from appx.errors import SpecError
 
@@ -28,6 +25,7 @@ _ENTRY_POINT_KINDS: dict[str, CommandKind] = {"console_scripts": "console", "gui
 MAN_SECTION = re.compile(r"man[1-9]")
 # "tool.1", "tool.3p", "tool.1.gz": the stem is the shortest prefix before the extension.
 _MAN_NAME = re.compile(r"(?P<stem>.+?)\.(?P<ext>[0-9][A-Za-z]*(?:\.gz)?)")
+_NAME_SEPARATORS = re.compile(r"[-_.]+")
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,16 @@ class DistInfo:
     version: str
     path: Path
     requested: bool
+
+
+def canonical_name(name: str) -> str:
+    """A project name in its canonical form (PEP 503): ``Foo.Bar__baz`` is ``foo-bar-baz``.
+
+    PEP 503's own rule, as packaging's canonicalize_name applies it; appx's commands that
+    only read or remove (list, uninstall) need no more of packaging, whose import
+    (tags, logging, sysconfig) would cost them more than the rest of their work.
+    """
+    return _NAME_SEPARATORS.sub("-", name).lower()
 
 
 def name_problem(name: str) -> str | None:
@@ -122,7 +130,7 @@ def installed_distributions(purelib: Path) -> dict[str, DistInfo]:
         path = Path(entry.path)
         headers = _read_metadata_headers(path / "METADATA")
         dir_name, _, dir_version = entry.name.removesuffix(".dist-info").partition("-")
-        name = canonicalize_name(headers.get("name") or dir_name)
+        name = canonical_name(headers.get("name") or dir_name)
         if name in found:  # two dist-info dirs for one project: keep the first, sorted
             continue
         found[name] = DistInfo(
@@ -151,7 +159,7 @@ def read_exposed(
     rejected: dict[str, None] = {}  # ordered set
 
     for wanted in distributions:
-        dist = installed.get(canonicalize_name(wanted))
+        dist = installed.get(canonical_name(wanted))
         if dist is None:
             continue
         offered = list(_entry_point_commands(dist))
@@ -233,6 +241,8 @@ def _entry_point_commands(dist: DistInfo) -> Iterator[tuple[str, CommandKind]]:
 
 def _record_files(dist_info: Path, purelib: Path) -> Iterator[Path]:
     """Yield the installed files a RECORD lists, resolved lexically against `purelib`."""
+    import csv  # only a build reads RECORD files
+
     text = _read_text(dist_info / "RECORD")
     try:
         rows = list(csv.reader(text.splitlines()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from appx.receipt import Receipt
 
 LinkState = Literal["ok", "missing", "taken", "blocked", "dangling"]
+# What scan_links found: each owned link with its text. A caller that asks about several
+# apps scans once and passes the result (a scan reads every link in the bin and man dirs).
+Scanned = Sequence[tuple[Path, str]]
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,11 @@ def is_installed(paths: AppxPaths, app: str) -> bool:
     return current is not None and current.path.is_dir()
 
 
-def orphan_links(paths: AppxPaths) -> list[tuple[Path, str]]:
+def orphan_links(paths: AppxPaths, scanned: Scanned | None = None) -> list[tuple[Path, str]]:
     """Links owned by an app that is not installed (a crash or a foreign delete left them)."""
     installed: dict[str, bool] = {}
     orphans = []
-    for path, text in scan_links(paths):
+    for path, text in _scanned(paths, scanned):
         app = owner_of(paths, text)
         if app is None:  # pragma: no cover -- scan_links yields owned links only
             continue
@@ -72,7 +75,7 @@ def orphan_links(paths: AppxPaths) -> list[tuple[Path, str]]:
     return orphans
 
 
-def stray_links(paths: AppxPaths, receipt: Receipt) -> list[Path]:
+def stray_links(paths: AppxPaths, receipt: Receipt, scanned: Scanned | None = None) -> list[Path]:
     """Links an installed app owns that its current receipt does not call for.
 
     A change killed between creating its links and flipping leaves the new
@@ -80,4 +83,12 @@ def stray_links(paths: AppxPaths, receipt: Receipt) -> list[Path]:
     clean-up leaves the commands the new generation dropped.
     """
     wanted = {link.path for link in receipt_links(paths, receipt)}
-    return [path for path in owned_links(paths, receipt.app) if path not in wanted]
+    if scanned is None:
+        owned = owned_links(paths, receipt.app)
+    else:
+        owned = sorted(path for path, text in scanned if owner_of(paths, text) == receipt.app)
+    return [path for path in owned if path not in wanted]
+
+
+def _scanned(paths: AppxPaths, scanned: Scanned | None) -> Iterable[tuple[Path, str]]:
+    return scan_links(paths) if scanned is None else scanned

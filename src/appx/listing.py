@@ -8,8 +8,8 @@ from typing import Any
 
 from appx import displaced
 from appx.errors import ReceiptError
-from appx.links import receipt_links
-from appx.linkstate import link_status, orphan_links, stray_links
+from appx.links import receipt_links, scan_links
+from appx.linkstate import Scanned, link_status, orphan_links, stray_links
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
 
@@ -43,15 +43,17 @@ class Listing:
 
 def list_apps(paths: AppxPaths) -> Listing:
     paths.check_usable(write=False)
-    apps = tuple(_status(paths, app) for app in paths.apps.installed())
+    scanned = list(scan_links(paths))  # the bin and man dirs, read once for every app
+    apps = tuple(_status(paths, app, scanned) for app in paths.apps.installed())
     orphans = tuple(
-        f"{path} belongs to {app}, which is not installed" for path, app in orphan_links(paths)
+        f"{path} belongs to {app}, which is not installed"
+        for path, app in orphan_links(paths, scanned)
     )
     stranded = tuple(s.describe() for s in displaced.stranded(paths))
     return Listing(apps, orphans, stranded)
 
 
-def _status(paths: AppxPaths, app: str) -> AppStatus:
+def _status(paths: AppxPaths, app: str, scanned: Scanned) -> AppStatus:
     current = paths.apps.read_current(app)
     assert current is not None  # noqa: S101 -- installed_apps lists only apps with a current
     try:
@@ -65,7 +67,7 @@ def _status(paths: AppxPaths, app: str) -> AppStatus:
         receipt,
         tuple(statuses[:count]),
         tuple(statuses[count:]),
-        tuple(_problems(paths, receipt, statuses)),
+        tuple(_problems(paths, receipt, statuses, scanned)),
         paths.pin_path(app).exists(),
     )
 
@@ -89,7 +91,12 @@ def app_problems(paths: AppxPaths, receipt: Receipt) -> list[str]:
     return _problems(paths, receipt, exposed_statuses(paths, receipt))
 
 
-def _problems(paths: AppxPaths, receipt: Receipt, statuses: list[ExposedStatus]) -> list[str]:
+def _problems(
+    paths: AppxPaths,
+    receipt: Receipt,
+    statuses: list[ExposedStatus],
+    scanned: Scanned | None = None,
+) -> list[str]:
     problems = []
     if not os.path.exists(receipt.python.executable):
         problems.append(f"its Python is missing: {receipt.python.executable}")
@@ -99,7 +106,7 @@ def _problems(paths: AppxPaths, receipt: Receipt, statuses: list[ExposedStatus])
         if status.state != "ok":
             detail = f" ({status.detail})" if status.detail else ""
             problems.append(f"{status.path}: {status.state}{detail}")
-    for path in stray_links(paths, receipt):
+    for path in stray_links(paths, receipt, scanned):
         problems.append(f"{path}: stray (not a command of the current generation)")
     return problems
 

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from filelock import Timeout, UnixFileLock
-
-from appx import parallel, runkey, signals
+from appx import parallel, signals
 from appx.inspect import MAX_NAME_BYTES
 from appx.paths import AppxPaths
-from appx.runkey import share_lock
 
 # How long to try quietly before telling the user we are waiting for another appx.
 _QUIET_WAIT = 0.5
 _POLL = 0.2  # how often a waiting worker of a parallel batch looks for a signal
+_RETRY = 0.05  # how often a free lock is tried for meanwhile
 
 
 def app_lock_path(paths: AppxPaths, app: str) -> Path:
     """The lock file of an app; a name too long for ".lock" keeps a prefix and a digest."""
     name = f"{app}.lock"
     if len(os.fsencode(name)) > MAX_NAME_BYTES:
+        import hashlib  # rare; OpenSSL would cost every uninstall a few ms
+
         digest = hashlib.sha256(os.fsencode(app)).hexdigest()[:16]
         name = f"{os.fsdecode(os.fsencode(app)[:200])}-{digest}.lock"
     return paths.locks / "app" / name
@@ -31,30 +32,46 @@ def app_lock_path(paths: AppxPaths, app: str) -> Path:
 
 @contextmanager
 def _hold(path: Path, on_wait: Callable[[str], None] | None, what: str) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # flock only: a SIGKILLed holder releases at once, and there is no soft fallback.
-    lock = UnixFileLock(str(path), thread_local=False, fallback_to_soft=False)
+    fd = _open(path)
     try:
-        lock.acquire(timeout=_QUIET_WAIT)
-    except Timeout:
-        if on_wait is not None:
-            on_wait(f"waiting for another appx process holding {what}")
-        _wait_for(lock)
-    try:
+        if not _take_within(fd, _QUIET_WAIT):
+            if on_wait is not None:
+                on_wait(f"waiting for another appx process holding {what}")
+            _wait_for(fd)
         yield
     finally:
-        lock.release()
+        os.close(fd)  # closing the descriptor releases the lock
 
 
-def _wait_for(lock: UnixFileLock) -> None:
+def _wait_for(fd: int) -> None:
     """Wait as long as it takes; a worker of a parallel batch acts on signals meanwhile."""
     while True:
         signals.poll()
+        if _take_within(fd, _POLL):
+            return
+
+
+def _open(path: Path) -> int:
+    """Open (creating it) a lock file; the descriptor is not inherited by children.
+
+    flock only, no soft fallback: the kernel releases a SIGKILLed holder's lock at once.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def _take_within(fd: int, seconds: float) -> bool:
+    """Take the lock alone if it is free now or within ``seconds``; never wait longer."""
+    deadline = time.monotonic() + seconds
+    while True:
         try:
-            lock.acquire(timeout=_POLL)
-        except Timeout:
-            continue
-        return
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_RETRY)
+        else:
+            return True
 
 
 @contextmanager
@@ -96,21 +113,17 @@ def try_app_lock(paths: AppxPaths, app: str) -> Iterator[bool]:
 
 @contextmanager
 def _try_hold(path: Path) -> Iterator[bool]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = UnixFileLock(str(path), thread_local=False, fallback_to_soft=False)
+    fd = _open(path)
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        yield False
-        return
-    try:
-        yield True
+        yield _take_within(fd, 0)
     finally:
-        lock.release()
+        os.close(fd)
 
 
 def run_lock_path(paths: AppxPaths, key: str) -> Path:
     """The lock a running app holds shared on its run env; deleting the env takes it alone."""
+    from appx import runkey  # the run locks' names and kinds live with run keys
+
     return Path(runkey.run_lock_path(str(paths.home), key))
 
 
@@ -134,6 +147,8 @@ def share_run_lock(paths: AppxPaths, key: str) -> int | None:
     """
     path = run_lock_path(paths, key)
     path.parent.mkdir(parents=True, exist_ok=True)
+    from appx.runkey import share_lock
+
     return share_lock(str(path))
 
 

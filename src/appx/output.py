@@ -8,12 +8,9 @@ which ``--quiet`` silences. Errors are always printed. Every text leaves through
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol, TextIO
@@ -152,6 +149,8 @@ class Console:
         """End a failed call: the error on stderr (and the traceback of ``origin`` when
         verbose); with --json also the error document, unless the call printed its own."""
         if self.verbose and origin is not None:
+            import traceback
+
             self._print(self.err, "".join(traceback.format_exception(origin)).rstrip())
         self.error(error)
         if self.json_mode and not self._document_printed:
@@ -162,6 +161,8 @@ class Console:
         if self._document_printed:
             raise RuntimeError("a second JSON document in one call")
         self._document_printed = True
+        import json  # not on the path of --version and the plain listing
+
         text = json.dumps(_redacted(payload), indent=2, sort_keys=True)
         self._print(self.out, text)
 
@@ -200,6 +201,8 @@ class Console:
             return
         done = threading.Event()
         started = time.monotonic()
+
+        import shutil  # for a terminal's width; it imports the compressors: not for --version
 
         def spin() -> None:
             frame = 0

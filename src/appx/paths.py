@@ -6,12 +6,11 @@ import itertools
 import os
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from platformdirs.unix import Unix
 
 from appx.errors import EnvironmentSetupError
 
@@ -30,6 +29,9 @@ HOME_SUBDIRS = ("venvs", "shared", "locks", "displaced", "logs", "tmp")
 class AppxPaths:
     """Every directory appx uses, and where each value came from."""
 
+    # The directories under home are cached properties: links are classified by their text
+    # against venvs/, once per link in a listing, and a Path join each time adds up.
+
     home: Path
     bin_dir: Path
     man_dir: Path
@@ -37,27 +39,27 @@ class AppxPaths:
     default_python: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
-    @property
+    @cached_property
     def venvs(self) -> Path:
         return self.home / "venvs"
 
-    @property
+    @cached_property
     def shared(self) -> Path:
         return self.home / "shared"
 
-    @property
+    @cached_property
     def locks(self) -> Path:
         return self.home / "locks"
 
-    @property
+    @cached_property
     def displaced(self) -> Path:
         return self.home / "displaced"
 
-    @property
+    @cached_property
     def logs(self) -> Path:
         return self.home / "logs"
 
-    @property
+    @cached_property
     def tmp(self) -> Path:
         return self.home / "tmp"
 
@@ -121,23 +123,23 @@ class AppxPaths:
         script shebangs cannot hold the space of "Application Support".
         """
         env = os.environ if environ is None else environ
-        xdg = Unix()  # platformdirs' XDG rules (XDG_DATA_HOME, XDG_CACHE_HOME, ~)
         sources: dict[str, str] = {}
 
-        def pick(var: str, default: Path, how: str) -> Path:
+        def pick(var: str, default: Callable[[], Path], how: str) -> Path:
             if env.get(var):
                 sources[var] = "environment"
                 return _absolute(var, env[var])
             sources[var] = how
-            return default
+            return default()
 
-        data = Path(xdg.user_data_dir)
-        home = pick("APPX_HOME", data / "appx", "default: $XDG_DATA_HOME/appx")
-        man_dir = pick("APPX_MAN_DIR", data / "man", "default: $XDG_DATA_HOME/man")
+        home = pick("APPX_HOME", lambda: _xdg_data() / "appx", "default: $XDG_DATA_HOME/appx")
+        man_dir = pick("APPX_MAN_DIR", lambda: _xdg_data() / "man", "default: $XDG_DATA_HOME/man")
         cache_dir = pick(
-            "APPX_CACHE_DIR", Path(xdg.user_cache_dir) / "appx", "default: $XDG_CACHE_HOME/appx"
+            "APPX_CACHE_DIR", lambda: _xdg_cache() / "appx", "default: $XDG_CACHE_HOME/appx"
         )
-        bin_dir = pick("APPX_BIN_DIR", Path.home() / ".local" / "bin", "default: ~/.local/bin")
+        bin_dir = pick(
+            "APPX_BIN_DIR", lambda: Path.home() / ".local" / "bin", "default: ~/.local/bin"
+        )
         default_python = env.get("APPX_DEFAULT_PYTHON") or None
         sources["APPX_DEFAULT_PYTHON"] = "environment" if default_python else "default"
         if any(char.isspace() for char in str(home)):
@@ -146,6 +148,22 @@ class AppxPaths:
                 "script shebangs cannot hold a space, tab or newline; choose another path",
             )
         return cls(home, bin_dir, man_dir, cache_dir, default_python, sources)
+
+
+# platformdirs' XDG rules (XDG_DATA_HOME, XDG_CACHE_HOME, ~), imported only for a default:
+# its import costs a read-only command more than its work where APPX_* set every path.
+
+
+def _xdg_data() -> Path:
+    from platformdirs.unix import Unix
+
+    return Path(Unix().user_data_dir)
+
+
+def _xdg_cache() -> Path:
+    from platformdirs.unix import Unix
+
+    return Path(Unix().user_cache_dir)
 
 
 def _check_directory(label: str, path: Path, *, write: bool, create: bool = True) -> None:

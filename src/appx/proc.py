@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from appx import signals
+
+if TYPE_CHECKING:
+    # subprocess is imported where a child starts: uninstall and list import this module
+    # to ask about processes and should not pay for it.
+    import subprocess
+
+    Popen = subprocess.Popen[str]
 
 # Variables that would make an installer write somewhere else or run in another
 # environment than the one appx chose.
@@ -52,7 +59,6 @@ DROPPED_VARIABLES = frozenset(
 )
 
 Argv = Sequence[str | os.PathLike[str]]
-Popen = subprocess.Popen[str]
 
 
 def clean_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -71,6 +77,8 @@ def capture(
     A probe that cannot start, or that outlives ``timeout`` seconds (its whole
     group is stopped then), is reported as exit 127 with the reason on stderr.
     """
+    import subprocess
+
     command = [os.fspath(arg) for arg in argv]
     child: subprocess.Popen[str] | None = None
     try:
@@ -109,6 +117,8 @@ def run_logged(
     exception (Ctrl-C included) the child's whole group is stopped and waited for
     before the exception goes on, so no installer outlives its interrupted build.
     """
+    import subprocess
+
     command = [os.fspath(arg) for arg in argv]
     with log.open("a", encoding="utf-8") as sink:
         sink.write("$ " + redact(" ".join(command)) + "\n")
@@ -145,6 +155,8 @@ def run_logged(
 
 def _start(command: list[str], env: Mapping[str, str] | None, *, stderr: int) -> Popen:
     """Start a child in a session of its own (its pid is its process group id)."""
+    import subprocess
+
     return subprocess.Popen(
         command,
         env=clean_env() if env is None else dict(env),
@@ -165,6 +177,44 @@ def _stop(child: Popen) -> None:
             if stream is not None:
                 stream.close()
         child.wait()
+
+
+def in_background(work: Callable[[], object]) -> bool:
+    """Start ``work`` in a detached process and return at once, without waiting for it.
+
+    The process (forked twice, so nobody has to reap it) runs in a session of its own,
+    with stdin, stdout and stderr on /dev/null and no other descriptor open: a script
+    that reads appx's output to its end never waits for it, and Ctrl-C in the terminal
+    does not reach it. False when no process could be started: the work is not done.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # the child must not write what the parent buffered a second time
+    try:
+        middle = os.fork()
+    except OSError:
+        return False
+    if middle == 0:  # pragma: no cover -- the forked processes, which coverage does not follow
+        _run_detached(work)
+    os.waitpid(middle, 0)  # it exits at once, leaving the worker to init
+    return True
+
+
+def _run_detached(work: Callable[[], object]) -> NoReturn:  # pragma: no cover -- forked
+    code = 0
+    try:
+        os.setsid()
+        if os.fork() == 0:
+            quiet = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(quiet, fd)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            for signum in signals.SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
+            work()
+    except BaseException:  # noqa: BLE001 -- nothing may unwind into the parent's code
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def kill_group(pgid: int, *, grace: float = 2.0) -> None:
@@ -286,6 +336,8 @@ def run_app(argv: Argv, env: Mapping[str, str] | None = None) -> int:
     Ctrl-C reaches the app through the terminal; appx ignores it meanwhile and passes
     SIGTERM on, so that it can clean up after the app, whatever the app does.
     """
+    import subprocess
+
     child = subprocess.Popen([os.fspath(arg) for arg in argv], env=env)
     previous = {
         signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),

@@ -241,7 +241,7 @@ def _from_object(cls: type[Any], data: Any, where: str) -> Any:
     """Build dataclass ``cls`` from a JSON object, checking every field's type."""
     if not isinstance(data, dict):
         raise ValueError(f"{where or 'the receipt'} is not an object")  # noqa: TRY004 -- as above
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     values = {}
     for item in fields(cls):
         name = f"{where}.{item.name}" if where else item.name
@@ -251,6 +251,16 @@ def _from_object(cls: type[Any], data: Any, where: str) -> Any:
             raise ValueError(f"{name} is missing")
     # Fields added by a newer appx within the same schema are ignored, not refused.
     return cls(**values)
+
+
+def _type_hints(cls: type[Any]) -> dict[str, Any]:
+    # Once per class, not per receipt: the annotations are strings, each evaluated (compiled).
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:

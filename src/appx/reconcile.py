@@ -15,9 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from appx import displaced
-from appx.environment import on_path
 from appx.errors import ReceiptError
-from appx.links import occupant_of, receipt_links
+from appx.links import occupant_of, receipt_links, scan_links
 from appx.linkstate import orphan_links, stray_links
 from appx.paths import AppxPaths
 from appx.receipt import Receipt, load_receipt
@@ -44,12 +43,13 @@ def reconcile_links(paths: AppxPaths) -> None:
     The order matters: a stray link is dropped before the file it displaced goes
     back, and that file goes back before a missing link is recreated in its place.
     """
-    for path, _app in orphan_links(paths):
+    scanned = list(scan_links(paths))  # orphans and strays are apart: one scan serves both
+    for path, _app in orphan_links(paths, scanned):
         with contextlib.suppress(OSError):
             path.unlink()
     receipts = list(_current_receipts(paths))
     for receipt in receipts:
-        for path in stray_links(paths, receipt):
+        for path in stray_links(paths, receipt, scanned):
             with contextlib.suppress(OSError):
                 path.unlink()
     displaced.settle(paths)
@@ -81,6 +81,8 @@ def path_warnings(
     When a shell startup file already names the bin dir (`appx ensurepath` ran),
     only a new shell is missing, and the warning says so.
     """
+    from appx.environment import on_path  # not on uninstall's path: it only reconciles
+
     entries = [Path(p) for p in environ.get("PATH", "").split(os.pathsep) if p]
     commands = list(commands)
     if not commands:

@@ -1,28 +1,22 @@
-"""What the user typed: parse and validate a spec, and learn the app's name cheaply."""
+"""What the user typed: parse and validate a spec, and learn the app's name cheaply.
+
+packaging and tomllib are imported where a spec is parsed, not with the module: the
+commands that only read receipts or remove an app (list, uninstall) import this module
+for its names and rules, and should not pay for a parser they never use.
+"""
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-
 from appx.credentials import redact
 from appx.errors import SpecError
-from appx.inspect import validate_name
+from appx.inspect import canonical_name, validate_name
 
 SpecKind = Literal["name", "directory", "wheel", "sdist", "url", "vcs", "script"]
 
@@ -78,6 +72,8 @@ def check_marker(spec: AppSpec, environment: Mapping[str, str]) -> None:
     """
     if not spec.marker or not environment:
         return
+    from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
+
     try:
         holds = Marker(spec.marker).evaluate({"extra": "", **environment})
     except (UndefinedComparison, UndefinedEnvironmentName):
@@ -111,7 +107,7 @@ def validate_suffix(suffix: str) -> str:
 
 def app_name(package: str, suffix: str = "") -> str:
     """The app's directory name: the canonical package name, plus '+<suffix>'."""
-    name = canonicalize_name(package)
+    name = canonical_name(package)
     return f"{name}+{suffix}" if suffix else name
 
 
@@ -146,6 +142,8 @@ def _split_extras(text: str) -> tuple[str, str]:
 
 
 def _requirement_spec(raw: str, text: str) -> AppSpec:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
@@ -155,7 +153,7 @@ def _requirement_spec(raw: str, text: str) -> AppSpec:
         ) from None
     kind: SpecKind = "url" if req.url else "name"
     marker = str(req.marker) if req.marker else ""
-    return AppSpec(raw, kind, str(req), canonicalize_name(req.name), marker=marker)
+    return AppSpec(raw, kind, str(req), canonical_name(req.name), marker=marker)
 
 
 def _url_spec(raw: str, text: str) -> AppSpec:
@@ -183,6 +181,8 @@ def _path_spec(raw: str, text: str, cwd: Path) -> AppSpec:
 def _canonical_extras(raw: str, extras: str) -> str:
     if not extras:
         return ""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         names = Requirement(f"x{extras}").extras
     except InvalidRequirement:
@@ -221,16 +221,23 @@ def _local_spec(raw: str, text: str, extras: str, cwd: Path) -> AppSpec:
 
 
 def _name_from_filename(filename: str) -> str | None:
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
     try:
         if filename.endswith(".whl"):
-            return canonicalize_name(parse_wheel_filename(filename)[0])
+            return canonical_name(parse_wheel_filename(filename)[0])
         if filename.endswith(".tar.gz"):
-            return canonicalize_name(parse_sdist_filename(filename)[0])
+            return canonical_name(parse_sdist_filename(filename)[0])
         if filename.endswith(_SDIST_SUFFIXES):
             stem = filename
             for suffix in _SDIST_SUFFIXES:
                 stem = stem.removesuffix(suffix)
-            return canonicalize_name(parse_sdist_filename(stem + ".tar.gz")[0])
+            return canonical_name(parse_sdist_filename(stem + ".tar.gz")[0])
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
     return None
@@ -238,6 +245,8 @@ def _name_from_filename(filename: str) -> str | None:
 
 def _static_project_name(project: Path) -> str | None:
     """The static [project].name of a pyproject.toml, or None when it must be built."""
+    import tomllib
+
     try:
         data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -249,4 +258,4 @@ def _static_project_name(project: Path) -> str | None:
     dynamic = table.get("dynamic", [])
     if not isinstance(name, str) or (isinstance(dynamic, list) and "name" in dynamic):
         return None
-    return canonicalize_name(name)
+    return canonical_name(name)

@@ -15,15 +15,14 @@ import contextlib
 import json
 import os
 import re
-import secrets
-import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from appx import proc
+from appx.faults import checkpoint
 from appx.paths import AppxPaths
 
 GENERATION_RE = re.compile(r"^g(\d+)-[0-9a-f]{8}$")
@@ -104,7 +103,7 @@ class Store:
             if match:
                 name = match.group(1) if match.re is MARKER_RE else entry
                 highest = max(highest, int(name[1:].split("-", 1)[0]))
-        name = f"g{highest + 1}-{secrets.token_hex(4)}"
+        name = f"g{highest + 1}-{os.urandom(4).hex()}"
         generation = Generation(unit, name, unit_dir / name)
         _write_marker(generation, [])
         return generation
@@ -177,7 +176,30 @@ class Store:
     def scratch_path(self, kind: str) -> Path:
         """A fresh name in scratch, ``<kind>-<pid>-<hex8>``, that says which process owns it."""
         self.scratch.mkdir(parents=True, exist_ok=True)
-        return self.scratch / f"{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+        return self.scratch / f"{kind}-{os.getpid()}-{os.urandom(4).hex()}"
+
+    def remove_in_background(self, trees: Sequence[Path]) -> None:
+        """Delete trees of this scratch dir in a detached process (proc.in_background).
+
+        That process first renames each to a scratch name of its own, so that a sweep
+        meanwhile sees a live owner and leaves it alone. Whatever it cannot delete, or
+        all of them when no process can start, a later sweep deletes.
+        """
+        if trees:
+            proc.in_background(lambda: self._remove_as_owner(trees))
+
+    def _remove_as_owner(self, trees: Sequence[Path]) -> None:  # pragma: no cover -- forked
+        owned = []
+        for tree in trees:
+            target = self.scratch_path("discard")  # named by the process that removes it
+            try:
+                os.rename(tree, target)
+            except OSError:
+                target = tree
+            owned.append(target)
+        checkpoint("before-background-removal")
+        for tree in owned:
+            remove_tree(tree)
 
     def sweep_abandoned(self, try_lock: TryLock) -> None:
         """Remove what interrupted changes left that nobody works on: half-built first
@@ -233,6 +255,8 @@ class Store:
 
 def remove_tree(path: Path) -> None:
     """Delete a directory tree, a file or a symlink (never what a symlink points to)."""
+    import shutil  # here, not on the import path of list (it pulls in the compressors)
+
     shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -268,7 +292,7 @@ def sweep_abandoned(paths: AppxPaths) -> None:
 
 
 def _point(unit_dir: Path, pointer: str, target: str) -> None:
-    temp = unit_dir / f".pointer-{pointer}-{secrets.token_hex(4)}"
+    temp = unit_dir / f".pointer-{pointer}-{os.urandom(4).hex()}"
     os.symlink(target, temp)
     os.replace(temp, unit_dir / pointer)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from appx import displaced, shims, signals, store
@@ -24,6 +25,10 @@ from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.reconcile import reconcile_links
 from appx.specs import app_name, split_app_name
+
+# What happens to an app's directory once it is detached (renamed into scratch): by default
+# it is deleted at once; the CLI collects them and deletes them after it has printed.
+Remove = Callable[[Path], object]
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,16 @@ def normalize_app(name: str) -> str:
 
 
 def uninstall_apps(
-    paths: AppxPaths, names: Sequence[str], reporter: Reporter
+    paths: AppxPaths,
+    names: Sequence[str],
+    reporter: Reporter,
+    *,
+    remove: Remove = store.remove_tree,
 ) -> list[UninstallResult]:
-    """Uninstall each app on its own; a failure is recorded in its result."""
+    """Uninstall each app on its own; a failure is recorded in its result.
+
+    Each app's detached directory is handed to ``remove`` once the app is uninstalled.
+    """
     paths.check_usable(write=True)
     paths.apps.sweep_tmp()
     results: list[UninstallResult] = []
@@ -58,7 +70,7 @@ def uninstall_apps(
             results += [_interrupted(n, "not started: interrupted") for n in names[position:]]
             break
         try:
-            results.append(_uninstall_one(paths, normalize_app(name), reporter))
+            results.append(_uninstall_one(paths, normalize_app(name), reporter, remove))
         except AppxError as error:
             results.append(UninstallResult(name, "failed", error=error))
         except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
@@ -76,15 +88,19 @@ def _interrupted(name: str, message: str) -> UninstallResult:
     return UninstallResult(name, "failed", error=InterruptedByUser(message, hint))
 
 
-def uninstall_all(paths: AppxPaths, reporter: Reporter) -> list[UninstallResult]:
+def uninstall_all(
+    paths: AppxPaths, reporter: Reporter, *, remove: Remove = store.remove_tree
+) -> list[UninstallResult]:
     """Uninstall every installed app, then clear leftovers of interrupted first installs."""
     paths.check_usable(write=True)
-    results = uninstall_apps(paths, paths.apps.installed(), reporter)
+    results = uninstall_apps(paths, paths.apps.installed(), reporter, remove=remove)
     store.sweep_abandoned(paths)
     return results
 
 
-def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallResult:
+def _uninstall_one(
+    paths: AppxPaths, app: str, reporter: Reporter, remove: Remove
+) -> UninstallResult:
     installed, detached, removed = False, None, []
     with contextlib.ExitStack() as after_commit:
         try:
@@ -101,7 +117,7 @@ def _uninstall_one(paths: AppxPaths, app: str, reporter: Reporter) -> UninstallR
                     removed = shims.remove_app_links(paths, app)
                     reconcile_links(paths)
             if detached is not None:
-                store.remove_tree(detached)
+                remove(detached)
         except signals.CleanupCut:
             reporter.warn(
                 f"interrupted after {app} was uninstalled: the next appx command finishes"
