@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,18 @@ def purelib_dists(env: Env, app: str) -> set[str]:
 
 def dir_entries(path: Path) -> set[str]:
     return {p.name for p in path.iterdir()} if path.exists() else set()
+
+
+def eventually_empty(path: Path, *, within: float = 120.0) -> set[str]:
+    """What is left in ``path`` once it is empty (nothing), or after ``within`` seconds.
+
+    For work appx leaves to a background process, such as deleting an uninstalled app's
+    files: it ends when it ends; ``within`` only keeps a failing test from hanging.
+    """
+    deadline = time.monotonic() + within
+    while (entries := dir_entries(path)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return entries
 
 
 def output_of(command: Path, *args: str) -> str:

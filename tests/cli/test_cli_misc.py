@@ -19,7 +19,7 @@ import typer
 import appx.listing
 from appx import __version__, cli
 from appx.output import Console
-from appx_checks import dir_entries, json_of
+from appx_checks import dir_entries, eventually_empty, json_of
 from factories import Env, IndexServer, RunAppx
 
 README = Path(__file__).parents[2] / "README.md"
@@ -35,7 +35,7 @@ def test_uninstall_removes_the_app_and_its_commands(
     assert dir_entries(appx_env.bin_dir) == {"cowsay-lite"}
     assert dir_entries(appx_env.man_dir / "man1") == set()
     assert dir_entries(appx_env.appx_home / "venvs") == {"cowsay-lite"}
-    assert dir_entries(appx_env.appx_home / "tmp") == set()
+    assert eventually_empty(appx_env.appx_home / "tmp") == set()  # deleted in the background
 
 
 def test_uninstall_of_an_app_not_installed(run_appx: RunAppx) -> None:

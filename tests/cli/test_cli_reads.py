@@ -20,8 +20,9 @@ _posixsubprocess.fork_exec = refuse
 for name in dir(os):
     if name.startswith(("exec", "spawn", "posix_spawn", "fork")) or name in {"system", "popen"}:
         setattr(os, name, refuse)
-from appx.cli import run
-sys.exit(run(sys.argv[1:]))
+sys.argv = ["appx", *sys.argv[1:]]
+from appx.__main__ import main  # the lean path for most of them, the full CLI for --help
+main()
 """
 
 
