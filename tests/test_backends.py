@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,11 @@ def test_uv_is_found_beside_appx_without_path() -> None:
     assert own is not None
     assert own.source == "appx's environment"
     assert own.path.name == "uv"
+
+
+def test_the_uv_package_version_is_what_its_metadata_says() -> None:
+    try:
+        expected = metadata.version("uv")
+    except metadata.PackageNotFoundError:
+        expected = ""
+    assert uv_locate.package_version() == expected

@@ -19,12 +19,12 @@ from appx.cli_lean import run_plain
 from appx_checks import dir_entries, eventually_empty
 from factories import Env, IndexServer, ProcResult, RunAppx
 
-# appx's entry point where typer, click, rich, pydantic and packaging cannot be imported:
-# only the lean path can answer (reading receipts and removing apps need no packaging),
-# and it must answer as the full CLI below does.
+# appx's entry point where typer, click, rich, pydantic, packaging and importlib.metadata
+# cannot be imported: only the lean path can answer (reading receipts, removing apps and
+# naming uv's version need none of them), and it must answer as the full CLI below does.
 LEAN_ONLY = """
 import sys
-for name in ("typer", "click", "rich", "pydantic", "packaging"):
+for name in ("typer", "click", "rich", "pydantic", "packaging", "importlib.metadata"):
     sys.modules[name] = None
 sys.argv = ["appx", *sys.argv[1:]]
 from appx.__main__ import main
