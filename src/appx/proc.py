@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -186,9 +185,9 @@ def in_background(work: Callable[[], object]) -> bool:
     with stdin, stdout and stderr on /dev/null and no other descriptor open: a script
     that reads appx's output to its end never waits for it, and Ctrl-C in the terminal
     does not reach it. False when no process could be started: the work is not done.
+    The forked processes end with ``os._exit``: what the parent has buffered for its
+    output is never written a second time by them.
     """
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()  # the child must not write what the parent buffered a second time
     try:
         middle = os.fork()
     except OSError:
