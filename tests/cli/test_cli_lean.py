@@ -252,12 +252,17 @@ def stopped_deleters(scratch: Path) -> list[int]:
     return [int(name.split("-")[1]) for name in dir_entries(scratch) if name.startswith("discard-")]
 
 
-def deleter_of(scratch: Path) -> int:
-    """The pid of the process deleting an uninstalled app: it names its scratch entry."""
-    (entry,) = dir_entries(scratch)
-    kind, pid, _ = entry.split("-")
-    assert kind == "discard", entry
-    return int(pid)
+def stopped_deleter(scratch: Path) -> int:
+    """The pid of the process deleting an uninstalled app, once it has stopped itself at its
+    fault point: it names its scratch entry after renaming it (it runs on its own, so the
+    test waits for it, within READ_LIMIT)."""
+    deadline = time.monotonic() + READ_LIMIT
+    while True:
+        found = stopped_deleters(scratch)
+        if len(found) == 1 and process_state(found[0]) == "T":
+            return found[0]
+        assert time.monotonic() < deadline, (dir_entries(scratch), found)
+        time.sleep(0.02)
 
 
 def test_uninstall_output_ends_while_its_files_are_still_being_deleted(
@@ -282,10 +287,11 @@ def test_uninstall_output_ends_while_its_files_are_still_being_deleted(
         child.kill()
         child.communicate()
         raise
-    pid = deleter_of(scratch)
+    pid = stopped_deleter(scratch)
     try:
         assert (child.returncode, out, err) == (0, "uninstalled tool-with-man\n", "")
-        assert process_state(pid) == "T"  # the deleter is alive, and has deleted nothing yet
+        (entry,) = dir_entries(scratch)  # the app's files wait there, not deleted yet
+        assert "current" in dir_entries(scratch / entry)
         assert dir_entries(appx_env.appx_home / "venvs") == set()  # the uninstall committed
         assert dir_entries(appx_env.bin_dir) == set()
         assert os.getsid(pid) != os.getsid(0)  # a session of its own: Ctrl-C is not for it
@@ -305,7 +311,7 @@ def test_files_a_killed_deleter_left_are_swept_by_the_next_uninstall(
         monkeypatch.setenv(name, value)
     assert run_appx("uninstall", "tool-with-man").code == 0
     scratch = appx_env.appx_home / "tmp"
-    pid = deleter_of(scratch)
+    pid = stopped_deleter(scratch)
     left = dir_entries(scratch)
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 60
