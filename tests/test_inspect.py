@@ -6,19 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from packaging.utils import canonicalize_name
 
 from appx.errors import SpecError
-from appx.inspect import (
-    Command,
-    ManPage,
-    canonical_name,
-    installed_distributions,
-    name_problem,
-    read_exposed,
-    split_man_name,
-    validate_name,
-)
+from appx.inspect import Command, ManPage, installed_distributions, read_exposed
+from appx.names import name_problem, split_man_name, validate_name
 
 
 @dataclass(frozen=True)
@@ -287,10 +278,3 @@ def test_split_man_name(name: str, stem: str, ext: str) -> None:
 def test_split_man_name_refuses_non_man_pages(name: str) -> None:
     with pytest.raises(ValueError, match="not a man page name"):
         split_man_name(name)
-
-
-@pytest.mark.parametrize(
-    "name", ["black", "Black", "Foo.Bar__baz", "a-_.-b", "ZOPE.interface", "pkg---1", "x"]
-)
-def test_canonical_names_are_packagings(name: str) -> None:
-    assert canonical_name(name) == canonicalize_name(name)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from appx.errors import EnvironmentSetupError
-from appx.inspect import MAN_SECTION, MAX_NAME_BYTES, name_problem
 from appx.links import Occupant, occupant_of
+from appx.names import MAN_SECTION, MAX_NAME_BYTES, name_problem
 
 if TYPE_CHECKING:
     from appx.paths import AppxPaths

@@ -8,24 +8,20 @@ corrupt file counts as empty rather than as an error.
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from appx.errors import SpecError
+from appx.names import MAN_SECTION, canonical_name, is_man_name, split_man_name
+
+# The name rules moved to appx.names; modules that named them from here still may.
+from appx.names import name_problem as name_problem  # noqa: PLC0414
+from appx.names import validate_name as validate_name  # noqa: PLC0414
 
 CommandKind = Literal["console", "gui", "script"]
 
-MAX_NAME_BYTES = 255
-
 _ENTRY_POINT_KINDS: dict[str, CommandKind] = {"console_scripts": "console", "gui_scripts": "gui"}
-MAN_SECTION = re.compile(r"man[1-9]")
-# "tool.1", "tool.3p", "tool.1.gz": the stem is the shortest prefix before the extension.
-_MAN_NAME = re.compile(r"(?P<stem>.+?)\.(?P<ext>[0-9][A-Za-z]*(?:\.gz)?)")
-_NAME_SEPARATORS = re.compile(r"[-_.]+")
 
 
 @dataclass(frozen=True)
@@ -67,54 +63,6 @@ class DistInfo:
     version: str
     path: Path
     requested: bool
-
-
-def canonical_name(name: str) -> str:
-    """A project name in its canonical form (PEP 503): ``Foo.Bar__baz`` is ``foo-bar-baz``.
-
-    PEP 503's own rule, as packaging's canonicalize_name applies it; appx's commands that
-    only read or remove (list, uninstall) need no more of packaging, whose import
-    (tags, logging, sysconfig) would cost them more than the rest of their work.
-    """
-    return _NAME_SEPARATORS.sub("-", name).lower()
-
-
-def name_problem(name: str) -> str | None:
-    """Say what makes `name` unfit to become a file name, or None if it is fine."""
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError:  # a lone surrogate: bytes that were not UTF-8
-        return "is not valid UTF-8"
-    checks = (
-        (not name, "is empty"),
-        ("/" in name or "\\" in name, "contains a path separator"),
-        (name in {".", ".."}, "is a relative directory name"),
-        (name.startswith("."), "starts with '.'"),
-        (name.startswith("-"), "starts with '-'"),
-        (any(unicodedata.category(char) == "Cc" for char in name), "contains a control character"),
-        (size > MAX_NAME_BYTES, f"is longer than {MAX_NAME_BYTES} bytes"),
-    )
-    return next((problem for failed, problem in checks if failed), None)
-
-
-def validate_name(name: str, what: str) -> str:
-    """Return `name` if it may become a file name (DESIGN invariant 6), else raise SpecError."""
-    problem = name_problem(name)
-    if problem is not None:
-        raise SpecError(
-            f"invalid {what}: {name!r}",
-            f"the {what} {problem}; a name may not be empty, contain '/' or '\\' or control"
-            f" characters, start with '.' or '-', or exceed {MAX_NAME_BYTES} bytes",
-        )
-    return name
-
-
-def split_man_name(name: str) -> tuple[str, str]:
-    """Split a man page file name into stem and extension; raise ValueError if it is not one."""
-    match = _MAN_NAME.fullmatch(name)
-    if match is None:
-        raise ValueError(f"not a man page name: {name!r}")
-    return match["stem"], match["ext"]
 
 
 def installed_distributions(purelib: Path) -> dict[str, DistInfo]:
@@ -183,7 +131,7 @@ def read_exposed(
 
         for section, name in man_offered:
             problem = name_problem(name)
-            if problem is None and _MAN_NAME.fullmatch(name) is None:
+            if problem is None and not is_man_name(name):
                 problem = "is not of the form NAME.<section>[.gz]"
             if problem is not None:
                 rejected[f"refused man page name {name!r} from package {dist.name}: {problem}"] = (

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from appx.errors import EnvironmentSetupError, SpecError
-from appx.inspect import MAN_SECTION, split_man_name, validate_name
+from appx.names import MAN_SECTION, split_man_name, validate_name
 
 if TYPE_CHECKING:
     from appx.paths import AppxPaths

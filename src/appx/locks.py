@@ -10,7 +10,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from appx import parallel, signals
-from appx.inspect import MAX_NAME_BYTES
+from appx.names import MAX_NAME_BYTES
 from appx.paths import AppxPaths
 
 # How long to try quietly before telling the user we are waiting for another appx.

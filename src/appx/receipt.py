@@ -19,8 +19,10 @@ from typing import Any, Literal
 from appx.credentials import redact, save_credentials, split_secrets, write_private
 from appx.errors import ReceiptError
 from appx.indexes import IndexOptions
-from appx.inspect import MAN_SECTION, name_problem
-from appx.specs import SpecKind, suffix_problem
+from appx.names import MAN_SECTION, name_problem, suffix_problem
+
+# What an app was installed from (specs.py tells them apart).
+SpecKind = Literal["name", "directory", "wheel", "sdist", "url", "vcs", "script"]
 
 RECEIPT_NAME = "appx-receipt.json"
 SCHEMA_VERSION = 1

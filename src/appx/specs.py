@@ -11,18 +11,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from appx.credentials import redact
 from appx.errors import SpecError
-from appx.inspect import canonical_name, validate_name
 
-SpecKind = Literal["name", "directory", "wheel", "sdist", "url", "vcs", "script"]
+# These moved to appx.names and appx.receipt; modules that named them from here still may.
+from appx.names import app_name as app_name  # noqa: PLC0414
+from appx.names import canonical_name, validate_name
+from appx.names import split_app_name as split_app_name  # noqa: PLC0414
+from appx.names import suffix_problem as suffix_problem  # noqa: PLC0414
+from appx.receipt import SpecKind as SpecKind  # noqa: PLC0414
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
-_SUFFIX_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _DIRECT_REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*\S")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # pip reads a trailing "[...]" of a local path as extras: ./proj[cli], x.whl[cli]
@@ -88,13 +90,6 @@ def check_marker(spec: AppSpec, environment: Mapping[str, str]) -> None:
         )
 
 
-def suffix_problem(suffix: str) -> str | None:
-    """Say what makes ``suffix`` unfit to end file names, or None if it is fine."""
-    if _SUFFIX_RE.fullmatch(suffix):
-        return None
-    return "is not 1 to 64 letters, digits, '.', '_', '@' or '-'"
-
-
 def validate_suffix(suffix: str) -> str:
     """A suffix becomes part of file names: keep it to a small, safe alphabet."""
     if suffix_problem(suffix) is not None:
@@ -103,18 +98,6 @@ def validate_suffix(suffix: str) -> str:
             "use 1 to 64 letters, digits, '.', '_', '@' or '-'",
         )
     return suffix
-
-
-def app_name(package: str, suffix: str = "") -> str:
-    """The app's directory name: the canonical package name, plus '+<suffix>'."""
-    name = canonical_name(package)
-    return f"{name}+{suffix}" if suffix else name
-
-
-def split_app_name(app: str) -> tuple[str, str]:
-    """Inverse of app_name: (package, suffix)."""
-    package, _, suffix = app.partition("+")
-    return package, suffix
 
 
 def _is_url(text: str) -> bool:

@@ -18,13 +18,12 @@ from appx.errors import (
     from_exception,
 )
 from appx.faults import checkpoint
-from appx.inspect import validate_name
 from appx.links import owned_links
 from appx.locks import app_locks, bin_lock
+from appx.names import app_name, split_app_name, validate_name
 from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.reconcile import reconcile_links
-from appx.specs import app_name, split_app_name
 
 # What happens to an app's directory once it is detached (renamed into scratch): by default
 # it is deleted at once; the CLI collects them and deletes them after it has printed.
