@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from appx.backends.base import VenvLayout
-from appx.backends.uv import UvBackend, uv_environment
+from appx.backends.uv import UvBackend
+from appx.backends.uv_env import uv_environment
 from appx.backends.uv_locate import parse_version, uv_version
 from appx.backends.uv_output import last_error_line, parse_compiled, parse_dry_run
 from appx.errors import InstallerError, SpecError

@@ -10,7 +10,7 @@ both backends fetch from the same places. Bytecode is always compiled.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -19,8 +19,8 @@ from packaging.version import InvalidVersion, Version
 
 from appx import proc
 from appx.backends.base import OnStart, VenvLayout, probe_venv
-from appx.backends.pip_isolation import pip_environment
-from appx.backends.uv_args import Untranslatable, index_args, uv_settings_from_pip
+from appx.backends.uv_args import Untranslatable, index_args
+from appx.backends.uv_env import uv_environment
 from appx.backends.uv_output import last_error_line, parse_compiled, parse_dry_run
 from appx.credentials import redact
 from appx.errors import InstallerError, SpecError
@@ -28,56 +28,6 @@ from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter
 from appx.paths import AppxPaths
 from appx.store import remove_tree
-
-# uv variables that would move or reshape an install, or choose another environment,
-# configuration or interpreter than the one appx gives: never passed to uv.
-DROPPED_UV_VARIABLES = frozenset(
-    {
-        "UV_PYTHON",
-        "UV_SYSTEM_PYTHON",
-        "UV_BREAK_SYSTEM_PACKAGES",
-        "UV_TARGET",
-        "UV_PREFIX",
-        "UV_PROJECT",
-        "UV_PROJECT_ENVIRONMENT",
-        "UV_WORKING_DIR",
-        "UV_WORKING_DIRECTORY",
-        "UV_CONFIG_FILE",
-        "UV_NO_CONFIG",
-        "UV_NO_BUILD_ISOLATION",
-        "UV_NO_BUILD_ISOLATION_PACKAGE",
-        "UV_NO_INSTALLER_METADATA",  # appx needs REQUESTED and direct_url.json
-        "UV_VENV_SEED",  # no pip in an app's venv
-        "UV_VENV_CLEAR",
-        "UV_COMPILE_BYTECODE",  # always compiled: the flag says so
-        "UV_TOOL_DIR",
-        "UV_TOOL_BIN_DIR",
-        "UV_NO_PROGRESS",
-    }
-)
-
-
-def uv_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a uv child: the user's, less what would redirect the install,
-    with pip's index settings as uv's variables where the user set none of uv's own."""
-    env = pip_environment(environ)  # pip's config files come as PIP_* variables too
-    for key in DROPPED_UV_VARIABLES:
-        env.pop(key, None)
-    if env.get("UV_LINK_MODE", "").lower() == "symlink":  # links into a cache that may be cleaned
-        del env["UV_LINK_MODE"]
-    env.update(uv_settings_from_pip(_pip_settings(env), env))
-    env["UV_NO_CONFIG"] = "1"
-    env["UV_NO_PROGRESS"] = "1"
-    return env
-
-
-def _pip_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """pip's settings by pip's names: ``PIP_INDEX_URL`` -> ``index-url``."""
-    return {
-        key[4:].lower().replace("_", "-"): value
-        for key, value in environ.items()
-        if key.startswith("PIP_") and value
-    }
 
 
 class UvBackend:
@@ -211,24 +161,15 @@ class UvBackend:
         extra: Sequence[str],
     ) -> dict[str, str]:
         """uv's resolution of requirements by name, as ``name==version`` lines."""
-        scratch = self.paths.apps.scratch_path("compile")
-        try:
-            scratch.mkdir(parents=True)
+
+        def argv_in(scratch: Path) -> list[str | os.PathLike[str]]:
             wanted = scratch / "requirements.in"
             wanted.write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
             argv: list[str | os.PathLike[str]] = ["pip", "compile", "--python"]
             argv += [interpreter.executable, "--no-header", "--no-annotate", *extra]
-            argv += [*_index_args(index), wanted]
-            code, output = self._run_read(argv, log, scratch)
-        finally:
-            remove_tree(scratch)
-        if code != 0:
-            raise InstallerError(
-                f"uv could not resolve {' '.join(redact(r) for r in requirements)}",
-                last_error_line(log) or "see the log for uv's output",
-                log_path=str(log),
-            )
-        return parse_compiled(output)
+            return [*argv, *_index_args(index), wanted]
+
+        return parse_compiled(self._ask_uv("compile", requirements, log, argv_in))
 
     def _dry_run(
         self,
@@ -239,14 +180,28 @@ class UvBackend:
         extra: Sequence[str],
     ) -> dict[str, str]:
         """What uv would install into a fresh venv: name -> version ("" from a path or URL)."""
-        scratch = self.paths.apps.scratch_path("resolve")
-        try:
-            scratch.mkdir(parents=True)
+
+        def argv_in(scratch: Path) -> list[str | os.PathLike[str]]:
             venv = scratch / "venv"
             self.create_venv(interpreter, venv, log=log, on_start=lambda _: None)
             argv: list[str | os.PathLike[str]] = ["pip", "install", "--dry-run", *extra]
-            argv += ["--python", venv / "bin" / "python", *_index_args(index), *requirements]
-            code, output = self._run_read(argv, log, scratch)
+            return [*argv, "--python", venv / "bin" / "python", *_index_args(index), *requirements]
+
+        return parse_dry_run(self._ask_uv("resolve", requirements, log, argv_in))
+
+    def _ask_uv(
+        self,
+        kind: str,
+        requirements: Sequence[str],
+        log: Path,
+        argv_in: Callable[[Path], list[str | os.PathLike[str]]],
+    ) -> str:
+        """uv's output for a question that installs nothing, asked in a scratch dir (gone
+        after) that ``argv_in`` may fill first."""
+        scratch = self.paths.apps.scratch_path(kind)
+        try:
+            scratch.mkdir(parents=True)
+            code, output = self._run_read(argv_in(scratch), log, scratch)
         finally:
             remove_tree(scratch)
         if code != 0:
@@ -255,7 +210,7 @@ class UvBackend:
                 last_error_line(log) or "see the log for uv's output",
                 log_path=str(log),
             )
-        return parse_dry_run(output)
+        return output
 
     def latest(
         self,
