@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from factories import Env, ProcResult
+from factories import Env, ProcResult, RunAppx
 
 
 def current_generation(env: Env, app: str) -> Path:
@@ -54,3 +54,12 @@ def output_of(command: Path, *args: str) -> str:
     """Run an exposed command (a shim) and return what it printed."""
     done = subprocess.run([command, *args], capture_output=True, text=True, check=True, timeout=60)
     return done.stdout.strip()
+
+
+def healthy_versions(run_appx: RunAppx) -> dict[str, str]:
+    """app -> version from `appx list --json`, asserting that no app and no link has a problem."""
+    listing = json.loads(run_appx("list", "--json").stdout)
+    assert listing["orphan_links"] == [], listing
+    for entry in listing["apps"]:
+        assert entry["problems"] == [], entry
+    return {entry["app"]: entry["version"] for entry in listing["apps"]}

@@ -8,16 +8,8 @@ import subprocess
 import pytest
 
 import factories
-from appx_checks import dir_entries, output_of
+from appx_checks import dir_entries, healthy_versions, output_of
 from factories import Env, IndexServer, RunAppx
-
-
-def versions(run_appx: RunAppx) -> dict[str, str]:
-    listing = json.loads(run_appx("list", "--json").stdout)
-    assert listing["orphan_links"] == [], listing
-    for entry in listing["apps"]:
-        assert entry["problems"] == [], entry
-    return {entry["app"]: entry["version"] for entry in listing["apps"]}
 
 
 def test_upgrade_moves_the_app_and_its_commands(
@@ -38,7 +30,7 @@ def test_upgrade_moves_the_app_and_its_commands(
     assert back.code == 0, back
     assert "multi-cmd: 2.0 -> 1.0" in back.stdout
     assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-b"}
-    assert versions(run_appx) == {"multi-cmd": "1.0"}
+    assert healthy_versions(run_appx) == {"multi-cmd": "1.0"}
 
 
 def test_upgrade_all_states_each_result_and_exits_on_failures_only(
@@ -89,7 +81,7 @@ def test_an_upgrade_killed_before_its_commit_leaves_the_old_version(
     assert killed.code == -9, killed
     assert output_of(appx_env.bin_dir / "multi-a") == "multi-cmd 1.0"
     assert run_appx("upgrade", "multi-cmd").code == 0  # mends, then upgrades
-    assert versions(run_appx) == {"multi-cmd": "2.0"}
+    assert healthy_versions(run_appx) == {"multi-cmd": "2.0"}
     assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-c"}
     assert factories.run([appx_env.bin_dir / "multi-c"]).stdout.strip() == "multi-cmd 2.0"
 
@@ -128,7 +120,7 @@ def test_list_outdated_changes_nothing(
     assert result.code == 0, result
     (entry,) = json.loads(result.stdout)["outdated"]
     assert (entry["app"], entry["version"], entry["latest"]) == ("cowsay-lite", "1.0", "2.0")
-    assert versions(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
+    assert healthy_versions(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
     assert "cowsay-lite 1.0 -> 2.0" in run_appx("list", "--outdated").stdout
 
 
@@ -149,7 +141,7 @@ def test_a_rollback_killed_half_way_is_whole_before_or_after(
         killed = run_appx("rollback", "multi-cmd")
     assert killed.code == -9, killed
     assert run_appx("install", "gui-app").code == 0  # any change mends the links
-    assert versions(run_appx) == {"multi-cmd": version, "gui-app": "1.0"}
+    assert healthy_versions(run_appx) == {"multi-cmd": version, "gui-app": "1.0"}
     assert output_of(appx_env.bin_dir / "multi-a") == f"multi-cmd {version}"
 
 

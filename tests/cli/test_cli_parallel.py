@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import factories
-from appx_checks import dir_entries, output_of
+from appx_checks import dir_entries, healthy_versions, output_of
 from factories import Env, IndexServer, RunAppx
 
 RIVAL = "par-rival"  # provides a command named like cowsay-lite's
@@ -24,14 +24,6 @@ RIVAL = "par-rival"  # provides a command named like cowsay-lite's
 def rival(index: IndexServer) -> IndexServer:
     index.add_wheel(RIVAL, console_scripts={"cowsay-lite": "par_rival:main"})
     return index
-
-
-def listed(run_appx: RunAppx) -> dict[str, str]:
-    listing = json.loads(run_appx("list", "--json").stdout)
-    assert listing["orphan_links"] == [], listing
-    for entry in listing["apps"]:
-        assert entry["problems"] == [], entry
-    return {entry["app"]: entry["version"] for entry in listing["apps"]}
 
 
 def generations(appx_env: Env) -> dict[str, set[str]]:
@@ -59,7 +51,11 @@ def test_install_of_several_apps_reports_each_in_order_and_settles_conflicts_in_
     assert document["results"][1]["error"]["kind"] == "conflict"
     assert document["results"][3]["error"]["kind"] == "installer-failed"
     assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 2.0"  # the first one's
-    assert listed(run_appx) == {"cowsay-lite": "2.0", "gui-app": "1.0", "multi-cmd": "1.0"}
+    assert healthy_versions(run_appx) == {
+        "cowsay-lite": "2.0",
+        "gui-app": "1.0",
+        "multi-cmd": "1.0",
+    }
 
     text = run_appx("install", RIVAL, "tool-with-man", "no-such-package")
     assert text.code == 10, text
@@ -120,7 +116,11 @@ def test_reinstall_all_rebuilds_every_app_and_says_so_in_order(
         "reinstalled tool-with-man 1.0",
     ]
     assert all(len(gens) == 2 for gens in generations(appx_env).values())
-    assert listed(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0", "tool-with-man": "1.0"}
+    assert healthy_versions(run_appx) == {
+        "cowsay-lite": "1.0",
+        "gui-app": "1.0",
+        "tool-with-man": "1.0",
+    }
 
 
 def test_sync_of_several_apps_with_a_conflict_and_a_failure(
@@ -148,7 +148,7 @@ def test_sync_of_several_apps_with_a_conflict_and_a_failure(
     assert results[2]["error"]["kind"] == "installer-failed"
     assert results[3]["error"]["kind"] == "conflict"
     assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 1.0"
-    assert listed(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
+    assert healthy_versions(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
 
 
 def installers_left(home: Path) -> list[str]:
@@ -185,7 +185,7 @@ def test_ctrl_c_during_a_parallel_install_keeps_what_committed_and_discards_the_
     if point == "after-flip":  # the first to commit is the first given: the others wait
         assert statuses == {"gui-app": "installed"} | dict.fromkeys(specs[1:], "failed")
     kept = {spec for spec, status in statuses.items() if status == "installed"}
-    assert set(listed(run_appx)) == kept
+    assert set(healthy_versions(run_appx)) == kept
     for r in document["results"]:
         if r["status"] == "failed":
             assert r["error"]["kind"] == "interrupted"
@@ -239,7 +239,7 @@ def test_sigterm_from_outside_during_a_parallel_install_discards_what_is_not_com
     assert [r["spec"] for r in results] == specs
     kept = {r["spec"] for r in results if r["status"] == "installed"}
     assert all(r["error"]["kind"] == "interrupted" for r in results if r["spec"] not in kept)
-    assert set(listed(run_appx)) == kept
+    assert set(healthy_versions(run_appx)) == kept
     assert installers_left(appx_env.appx_home) == []
     for app in set(specs) - kept:
         assert dir_entries(appx_env.appx_home / "venvs" / app) == set(), app

@@ -13,7 +13,7 @@ import os
 import pytest
 
 import factories
-from appx_checks import dir_entries, output_of
+from appx_checks import dir_entries, healthy_versions, output_of
 from factories import Env, IndexServer, ProcResult
 
 pytestmark = pytest.mark.slow
@@ -39,14 +39,6 @@ def interrupted_at(
         return run_appx(*args)
 
 
-def apps_listed(run_appx: factories.RunAppx) -> dict[str, str]:
-    listing = json.loads(run_appx("list", "--json").stdout)
-    assert listing["orphan_links"] == [], listing
-    for entry in listing["apps"]:
-        assert entry["problems"] == [], entry
-    return {entry["app"]: entry["version"] for entry in listing["apps"]}
-
-
 def no_build_left(env: Env, app: str) -> bool:
     app_dir = env.appx_home / "venvs" / app
     return not any(name.endswith(".building") for name in dir_entries(app_dir))
@@ -59,7 +51,7 @@ def test_ctrl_c_before_the_commit_discards_the_install(
     result = interrupted_at(point, "INT", run_appx, monkeypatch, "install", "cowsay-lite")
     assert result.code == 130, result
     assert "interrupted" in result.stderr
-    assert apps_listed(run_appx) == {}
+    assert healthy_versions(run_appx) == {}
     assert not os.path.lexists(appx_env.bin_dir / "cowsay-lite")
     assert dir_entries(appx_env.appx_home / "venvs" / "cowsay-lite") == set()
 
@@ -80,7 +72,7 @@ def test_a_signal_after_the_commit_keeps_the_change_and_exits_zero(
     assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 1.0"
     assert run_appx("install", "gui-app").code == 0  # the next command finishes any clean-up
     assert no_build_left(appx_env, "cowsay-lite")
-    assert apps_listed(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
+    assert healthy_versions(run_appx) == {"cowsay-lite": "1.0", "gui-app": "1.0"}
 
 
 def test_a_forced_reinstall_interrupted_after_its_commit_is_the_new_version(
@@ -92,7 +84,7 @@ def test_a_forced_reinstall_interrupted_after_its_commit_is_the_new_version(
     )
     assert result.code == 0, result
     assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 2.0"
-    assert apps_listed(run_appx) == {"cowsay-lite": "2.0"}
+    assert healthy_versions(run_appx) == {"cowsay-lite": "2.0"}
 
 
 def test_ctrl_c_after_one_app_of_a_batch_is_committed_starts_no_other(
@@ -106,7 +98,7 @@ def test_ctrl_c_after_one_app_of_a_batch_is_committed_starts_no_other(
     assert [r["status"] for r in document["results"]] == ["installed", "failed"]
     assert document["results"][1]["error"]["kind"] == "interrupted"
     assert document["error"]["exit_code"] == 130
-    assert apps_listed(run_appx) == {"gui-app": "1.0"}
+    assert healthy_versions(run_appx) == {"gui-app": "1.0"}
 
 
 def test_ctrl_c_after_an_uninstall_is_committed_finishes_it(
@@ -120,4 +112,4 @@ def test_ctrl_c_after_an_uninstall_is_committed_finishes_it(
     assert "uninstalled tool-with-man" in result.stdout
     assert not os.path.lexists(appx_env.bin_dir / "tool-with-man")
     assert not os.path.lexists(appx_env.man_dir / "man1" / "tool-with-man.1")
-    assert apps_listed(run_appx) == {}
+    assert healthy_versions(run_appx) == {}
