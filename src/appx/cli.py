@@ -16,7 +16,7 @@ from typer._click.exceptions import UsageError as ClickUsageError
 from appx import cli_inject, cli_lean, cli_lifecycle, cli_options, cli_run, cli_sync, errors
 from appx.cli_lean import State as State  # noqa: PLC0414 -- the cli_* modules name it from here
 from appx.errors import AppxError, UsageError
-from appx.output import Console
+from appx.output import Console, reader_gone
 
 app = typer.Typer(
     name="appx",
@@ -291,6 +291,8 @@ def run(argv: Sequence[str], console: Console | None = None) -> int:
     try:
         return _invoke(argv, state)
     except (Exception, KeyboardInterrupt) as raised:  # noqa: BLE001 -- the funnel, see as_appx_error
+        if isinstance(raised, BrokenPipeError):
+            return reader_gone()  # whatever was done stands; nobody is left to tell
         error = as_appx_error(raised)
         console = state.console
         if not console.json_mode and _json_requested(argv):

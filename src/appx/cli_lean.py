@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from appx import __version__
 from appx.errors import as_appx_error
-from appx.output import Console
+from appx.output import Console, reader_gone
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -117,6 +117,8 @@ def run_plain(argv: Sequence[str]) -> int | None:
         else:
             uninstall_all_command(state)
     except (Exception, KeyboardInterrupt) as raised:  # noqa: BLE001 -- the funnel, as cli.run's
+        if isinstance(raised, BrokenPipeError):
+            return reader_gone()  # whatever was done stands; nobody is left to tell
         error = as_appx_error(raised)
         state.console.fail(error, origin=raised)
         return error.exit_code

@@ -8,6 +8,7 @@ which ``--quiet`` silences. Errors are always printed. Every text leaves through
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -19,6 +20,21 @@ from appx.credentials import redact
 from appx.errors import AppxError
 
 SCHEMA = 1
+
+
+READER_GONE = 141  # 128 + SIGPIPE: what a shell reports of a tool whose reader went away
+
+
+def reader_gone() -> int:
+    """Standard output's reader went away (`appx list | head`): write nothing more to it,
+    not even the exit's flush, and exit as a shell tool stopped by SIGPIPE would."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (a test's): nothing will be flushed to it
+        pass
+    return READER_GONE
 
 
 class Reporter(Protocol):

@@ -57,3 +57,34 @@ def test_read_commands_start_no_process_and_write_nothing(
     assert done.returncode == 0, done.stderr
     assert "started a process" not in done.stderr
     assert snapshot(appx_env) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--version",),
+        ("list",),
+        ("environment", "--json"),
+        ("cache", "dir"),
+        ("list", "--outdated"),
+    ],
+)
+def test_a_reader_that_goes_away_ends_appx_quietly_as_sigpipe_would(
+    args: tuple[str, ...], appx_env: Env
+) -> None:
+    from factories import appx_command
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `appx list | head -0`: the reader is gone before appx writes
+    try:
+        done = subprocess.run(
+            appx_command(*args),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")
