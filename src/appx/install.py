@@ -76,6 +76,8 @@ class _Context:
     # the change of the spec at hand: once committed, a signal no longer discards it
     change: Change = field(default_factory=Change)
     replacing: bool = False
+    environ: Mapping[str, str] = field(default_factory=dict)
+    backend_given: bool = False  # --backend, or the caller's own: a replaced app follows it
 
     @property
     def index(self) -> IndexOptions:
@@ -108,12 +110,15 @@ def install_apps(
     if interpreter is None:
         with reporter.step("Finding Python"):
             interpreter = find_python(options.python, environ=environ, default=paths.default_python)
+    given = backend is not None or options.backend is not None
     if backend is None:
         choice = choose_backend(options.backend, environ)
         backend = open_backend(paths, choice, options.index, reporter.note, environ)
     paths.apps.sweep_tmp()
     store.sweep_abandoned(paths)
-    context = _Context(paths, options, reporter, cwd, interpreter, backend)
+    context = _Context(
+        paths, options, reporter, cwd, interpreter, backend, environ=environ, backend_given=given
+    )
 
     def install(raw: str, said: Reporter) -> InstallResult:
         return _install_one(dataclasses.replace(context, reporter=said, change=Change()), raw)
@@ -190,9 +195,25 @@ def _install_logged(
         if current is not None and not (ctx.options.force or ctx.options.replace):
             return _already_installed(ctx, spec, app, current)
         ctx.replacing = current is not None
+        if current is not None:
+            _keep_recorded_backend(ctx, current.path)
         result = _build_and_commit(ctx, spec, name, app, log, after_commit, replacing=ctx.replacing)
         ctx.paths.apps.collect_garbage(app)
     return result
+
+
+def _keep_recorded_backend(ctx: _Context, generation: Path) -> None:
+    """An app replaced (`install --force`, sync) keeps the backend its receipt records, as
+    every other change does, unless --backend or APPX_BACKEND say otherwise."""
+    if ctx.backend_given:
+        return
+    try:
+        recorded = load_receipt(generation).backend
+    except AppxError:
+        return  # an unreadable receipt: rebuilt by the backend chosen for the batch
+    if recorded != ctx.backend.name:
+        choice = choose_backend(None, ctx.environ, recorded)
+        ctx.backend = open_backend(ctx.paths, choice, ctx.index, ctx.reporter.note, ctx.environ)
 
 
 def _build_and_commit(

@@ -65,6 +65,18 @@ def test_reinstall_backend_switches_the_app_and_later_changes_keep_it(
     assert output_of(appx_env.bin_dir / "cowsay-lite") == "cowsay-lite 2.0"
 
 
+def test_install_force_keeps_the_recorded_backend_unless_told_otherwise(
+    run_appx: RunAppx, index: IndexServer, appx_env: Env
+) -> None:
+    assert run_appx("install", "--backend", "pip", "cowsay-lite").code == 0
+    forced = run_appx("install", "--force", "cowsay-lite")  # uv is available: the receipt wins
+    assert forced.code == 0, forced
+    assert receipt_of(appx_env, "cowsay-lite")["backend"] == "pip"
+    switched = run_appx("install", "--force", "--backend", "uv", "cowsay-lite")
+    assert switched.code == 0, switched
+    assert receipt_of(appx_env, "cowsay-lite")["backend"] == "uv"
+
+
 @pytest.mark.parametrize(
     ("args", "environ"),
     [(["install", "--backend", "conda", "x"], {}), (["install", "x"], {"APPX_BACKEND": "poetry"})],
