@@ -63,6 +63,11 @@ def test_then_appx_backend() -> None:
     assert choose(None, {"APPX_BACKEND": "uv"}, "pip").name == "uv"
 
 
+def test_names_are_read_whatever_their_case_and_spaces() -> None:
+    assert choose("UV", {}, None).name == "uv"
+    assert choose(None, {"APPX_BACKEND": " Pip "}, "uv").name == "pip"
+
+
 def test_then_the_receipt() -> None:
     assert choose(None, {}, "pip") == BackendChoice("pip", "recorded in the app's receipt")
     assert choose(None, {}, "uv") == BackendChoice("uv", "recorded in the app's receipt")

@@ -81,12 +81,13 @@ def _missing(found: FoundUv | None) -> str:
     return "uv is not found" if found is None else f"uv at {found.path} does not run"
 
 
-def _valid(name: str, where: str) -> str:
+def _valid(given: str, where: str) -> str:
+    name = given.strip().lower()  # `UV` and `Pip` name them too
     if name not in BACKENDS:
         from appx.errors import UsageError
 
         raise UsageError(
-            f"{where}: unknown installer backend {name!r}",
+            f"{where}: unknown installer backend {given!r}",
             f"choose one of: {', '.join(BACKENDS)}",
         )
     return name
