@@ -103,7 +103,7 @@ def test_an_unknown_recorded_backend_is_chosen_afresh() -> None:
 
 @pytest.mark.parametrize(
     ("requested", "environ", "where"),
-    [("poetry", {}, "--backend"), (None, {"APPX_BACKEND": "UV"}, "APPX_BACKEND")],
+    [("poetry", {}, "--backend"), (None, {"APPX_BACKEND": "uvx"}, "APPX_BACKEND")],
 )
 def test_an_unknown_name_is_a_usage_error_naming_the_choices(
     requested: str | None, environ: dict[str, str], where: str
