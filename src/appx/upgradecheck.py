@@ -150,9 +150,6 @@ class UpgradeChecks:
         question = self._latest_question(backend, interpreter, index, ahead=ahead)
         if question is None:
             return None
-        if not ahead and self._claimed(question):
-            # another app is asking it: ask meanwhile what held_back will want next
-            self._latest(backend, interpreter, index, ahead=True)
         names = question.requirements
         try:
             answer = self._ask(
@@ -173,10 +170,6 @@ class UpgradeChecks:
             return None
         names = tuple(sorted(group[1] if ahead else group[0]))
         return Question("latest-ahead" if ahead else "latest", backend.name, python, names, index)
-
-    def _claimed(self, question: Question) -> bool:
-        with self._lock:
-            return question in self._answers
 
     def _question(
         self,
