@@ -1,4 +1,5 @@
-"""The lean commands: `--version`, `list`, `environment`, `uninstall` and `uninstall-all`.
+"""The lean commands: `--version`, `list`, `environment`, `uninstall`, `uninstall-all`
+and `upgrade-all`.
 
 Their bodies live here, and the typer CLI calls them; so does ``run_plain``, which
 `__main__` tries first: it reads the plain forms of these commands by itself and runs the
@@ -30,6 +31,7 @@ _COMMAND_FLAGS = {
     "list": frozenset({"--short", "--json"}),
     "environment": frozenset({"--json"}),
     "uninstall-all": frozenset(),
+    "upgrade-all": frozenset({"--json", "--include-injected"}),  # --skip APP goes to typer
 }
 
 
@@ -89,6 +91,28 @@ def uninstall_all_command(state: State) -> None:
     _render_then_remove(state, lambda: render_uninstall(state.console, results), detached)
 
 
+def upgrade_all_command(
+    state: State, *, skip: Sequence[str], include_injected: bool, json_output: bool
+) -> None:
+    """`appx upgrade-all`: every app but the skipped ones; pinned apps are reported."""
+    from appx.lifecycle import upgrade_apps
+    from appx.render_lifecycle import render_upgrade
+    from appx.uninstall import normalize_app
+
+    state.console.use_json(json_output, {"results": []})
+    skipped = {normalize_app(name) for name in skip}
+    names = [app for app in state.paths.apps.installed() if app not in skipped]
+    results = upgrade_apps(
+        state.paths,
+        names,
+        state.console,
+        include_injected=include_injected,
+        skip_pinned=True,
+        environ=os.environ,
+    )
+    render_upgrade(state.console, results)
+
+
 def _render_then_remove(state: State, render: Callable[[], None], detached: list[Path]) -> None:
     # The uninstall committed when each app's directory moved into scratch; deleting the files
     # is nobody's wait: a detached process does it, holding none of appx's output open.
@@ -114,6 +138,13 @@ def run_plain(argv: Sequence[str]) -> int | None:
             environment_command(state, json_output="--json" in args)
         elif command == "uninstall":
             uninstall_command(state, args)
+        elif command == "upgrade-all":
+            upgrade_all_command(
+                state,
+                skip=(),
+                include_injected="--include-injected" in args,
+                json_output="--json" in args,
+            )
         else:
             uninstall_all_command(state)
     except (Exception, KeyboardInterrupt) as raised:  # noqa: BLE001 -- the funnel, as cli.run's

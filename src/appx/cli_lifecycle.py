@@ -64,23 +64,12 @@ def upgrade_all(
       appx upgrade-all
       appx upgrade-all --skip black --json
     """
-    from appx.lifecycle import upgrade_apps
-    from appx.render_lifecycle import render_upgrade
-    from appx.uninstall import normalize_app
+    from appx.cli_lean import upgrade_all_command
 
     state: State = ctx.find_root().obj
-    state.console.use_json(json_output, {"results": []})
-    skipped = {normalize_app(name) for name in skip or ()}
-    names = [app for app in state.paths.apps.installed() if app not in skipped]
-    results = upgrade_apps(
-        state.paths,
-        names,
-        state.console,
-        include_injected=include_injected,
-        skip_pinned=True,
-        environ=os.environ,
+    upgrade_all_command(
+        state, skip=skip or (), include_injected=include_injected, json_output=json_output
     )
-    render_upgrade(state.console, results)
 
 
 def rollback(

@@ -124,6 +124,24 @@ def test_reads_answer_alike_on_both_paths(two_apps_and_an_orphan: Env) -> None:
     assert "problem: " in listing.stdout  # the orphan: problems are listed alike too
 
 
+# upgrade-all on the lean path: without typer's layers (packaging it needs, to compare versions).
+LEAN_UPGRADE = LEAN_ONLY.replace(', "packaging", "importlib.metadata"', "")
+
+
+def test_upgrade_all_answers_alike_on_both_paths(two_apps_and_an_orphan: Env) -> None:
+    env = two_apps_and_an_orphan
+    for argv in (["upgrade-all"], ["upgrade-all", "--json"], ["-q", "upgrade-all"]):
+        lean = run_script(LEAN_UPGRADE, argv, env.tmp)
+        full = run_script(FULL_CLI, argv, env.tmp)
+        assert (lean.code, lean.stdout, lean.stderr) == (full.code, full.stdout, full.stderr)
+        assert lean.code == 0, lean
+    said = run_script(LEAN_UPGRADE, ["upgrade-all", "--include-injected"], env.tmp)
+    assert said.stdout.splitlines() == [
+        "cowsay-lite 2.0: already at the newest version",
+        "tool-with-man 1.0: already at the newest version",
+    ]
+
+
 @pytest.mark.parametrize(
     ("home", "code"), [("relative/home", 11), ("file", 11)], ids=["relative", "a-file"]
 )
@@ -219,6 +237,8 @@ def test_uninstalls_answer_and_change_alike_on_both_paths(saved_homes: Snapshot)
         ["uninstall", "--", "tool"],
         ["uninstall", "tool", "--bogus"],
         ["uninstall-all", "tool"],
+        ["upgrade-all", "--skip", "tool"],
+        ["upgrade-all", "tool"],
         ["install", "tool"],
         ["run", "tool"],
         ["cache", "clear"],
