@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -41,6 +42,7 @@ def smoke(session: nox.Session) -> None:
         session.chdir(clone)
         session.run("bash", "-euo", "pipefail", "-c", quickstart, env=env, external=True)
         appx = home / ".local" / "bin" / "appx"
+        _smoke_backend(session, appx, env)
         session.run(str(appx), "install", "black", env=env, external=True)
         for command in (["black", "--version"], ["pycowsay", "hello from appx"]):
             session.run(
@@ -113,6 +115,14 @@ def _smoke_run(session: nox.Session, appx: Path, env: dict[str, str]) -> None:
         )
         if not isinstance(output, str) or "< hi >" not in output:
             session.error(f"`appx run pycowsay hi` did not print the cow: {output!r}")
+
+
+def _smoke_backend(session: nox.Session, appx: Path, env: dict[str, str]) -> None:
+    """The quickstart's appx carries uv (its `uv` extra) and builds with it."""
+    output = session.run(str(appx), "environment", "--json", env=env, external=True, silent=True)
+    backend = json.loads(output)["backend"]["value"] if isinstance(output, str) else ""
+    if not backend.startswith("uv "):
+        session.error(f"the quickstart's appx does not build with uv: backend {backend!r}")
 
 
 def _smoke_env(home: Path) -> dict[str, str]:
