@@ -205,3 +205,22 @@ def test_long_names_fail_cleanly(paths: AppxPaths) -> None:
     (too_long,) = install(paths, "b" * 260, backend=backend)
     assert too_long.error is not None
     assert too_long.error.exit_code == 3
+
+
+def test_an_app_a_newer_appx_wrote_is_never_replaced(paths: AppxPaths) -> None:
+    install(paths, "tool")
+    current = paths.apps.read_current("tool")
+    assert current is not None
+    receipt = current.path / "appx-receipt.json"
+    receipt.write_text(receipt.read_text().replace('"schema": 1', '"schema": 7'))
+    before = receipt.read_bytes()
+    (result,) = install(paths, "tool", force=True)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error.kind == "newer-receipt"
+    assert "written by a newer appx" in result.error.message
+    assert "schema 7" in result.error.message
+    assert receipt.read_bytes() == before  # the newer appx's receipt is untouched
+    after = paths.apps.read_current("tool")
+    assert after is not None
+    assert after.path == current.path  # no new generation took its place

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from appx.credentials import CREDENTIALS_NAME, load_credentials
-from appx.errors import ReceiptError
+from appx.errors import NewerReceiptError, ReceiptError
 from appx.indexes import IndexOptions
 from appx.receipt import (
     RECEIPT_NAME,
@@ -171,7 +171,7 @@ def _valid_json() -> dict[str, Any]:
         "[]",
         '"a string"',
         "null",
-        json.dumps({**_valid_json(), "schema": 2}),
+        json.dumps({**_valid_json(), "schema": 0}),
         json.dumps({k: v for k, v in _valid_json().items() if k != "schema"}),
         json.dumps({k: v for k, v in _valid_json().items() if k != "python"}),
         json.dumps({k: v for k, v in _valid_json().items() if k != "package"}),
@@ -186,7 +186,7 @@ def _valid_json() -> dict[str, Any]:
         "array",
         "string",
         "null",
-        "future-schema",
+        "unknown-schema",
         "no-schema",
         "no-python",
         "no-package",
@@ -424,3 +424,18 @@ def test_a_receipt_written_before_the_index_table_loads_its_index_options(gen: P
     assert loaded.index == IndexOptions(
         index_url="https://index.example.org/simple", pip_args=("--prefer-binary",)
     )
+
+
+def test_a_receipt_from_a_newer_appx_says_so_and_how_to_go_on(gen: Path) -> None:
+    save_receipt(gen, _receipt())
+    path = gen / "appx-receipt.json"
+    path.write_text(path.read_text().replace('"schema": 1', '"schema": 2'))
+    with pytest.raises(NewerReceiptError) as raised:
+        load_receipt(gen)
+    assert "written by a newer appx" in raised.value.message
+    assert raised.value.exit_code == 9
+    assert "upgrade this one" in raised.value.hint
+    path.write_text(path.read_text().replace('"schema": 2', '"schema": 0'))
+    with pytest.raises(ReceiptError) as older:  # not newer: corrupt, rebuilt with --force
+        load_receipt(gen)
+    assert not isinstance(older.value, NewerReceiptError)

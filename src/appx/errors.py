@@ -86,6 +86,13 @@ class ReceiptError(AppxError):
     exit_code = 9
 
 
+class NewerReceiptError(ReceiptError):
+    """An app's receipt was written by a newer appx: read by none of this appx's commands
+    but uninstall, and never overwritten (not even by `install --force`)."""
+
+    kind = "newer-receipt"
+
+
 class PartialFailureError(AppxError):
     """Some of several requested items failed; the message names which."""
 

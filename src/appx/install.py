@@ -27,7 +27,7 @@ from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
 from appx.parallel import jobs_from, run_batch
 from appx.paths import AppxPaths
-from appx.receipt import Receipt, load_receipt
+from appx.receipt import Receipt, load_receipt, refuse_newer
 from appx.reconcile import path_warnings, reconcile_links
 from appx.specs import AppSpec, app_name, check_marker, parse_spec, validate_suffix
 
@@ -196,6 +196,7 @@ def _install_logged(
             return _already_installed(ctx, spec, app, current)
         ctx.replacing = current is not None
         if current is not None:
+            refuse_newer(current.path)  # a newer appx's app: never replaced
             _keep_recorded_backend(ctx, current.path)
         result = _build_and_commit(ctx, spec, name, app, log, after_commit, replacing=ctx.replacing)
         ctx.paths.apps.collect_garbage(app)

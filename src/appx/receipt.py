@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from appx.credentials import redact, save_credentials, split_secrets, write_private
-from appx.errors import ReceiptError
+from appx.errors import NewerReceiptError, ReceiptError
 from appx.indexes import IndexOptions
 from appx.names import MAN_SECTION, name_problem, suffix_problem
 
@@ -114,8 +114,11 @@ class Receipt:
         """Build a receipt from parsed JSON; anything wrong raises ValueError in plain words."""
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")  # noqa: TRY004 -- bad data, one error kind
-        if data.get("schema") != SCHEMA_VERSION:
-            raise ValueError(f"unknown receipt schema {data.get('schema')!r}")
+        schema = data.get("schema")
+        if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA_VERSION:
+            raise NewerSchemaError(schema)
+        if schema != SCHEMA_VERSION:
+            raise ValueError(f"unknown receipt schema {schema!r}")
         if "index" not in data:  # written before the index options had a table of their own
             old = {key: data[key] for key in ("index_url", "pip_args") if key in data}
             data = {**data, "index": old}
@@ -155,6 +158,14 @@ def receipt_path(generation: Path) -> Path:
     return generation / RECEIPT_NAME
 
 
+class NewerSchemaError(ValueError):
+    """A receipt's schema is newer than this appx knows."""
+
+    def __init__(self, schema: int) -> None:
+        super().__init__(f"receipt schema {schema} is newer than {SCHEMA_VERSION}")
+        self.schema = schema
+
+
 def load_receipt(generation: Path) -> Receipt:
     """Read a generation's receipt; any problem is a ReceiptError naming the file."""
     path = receipt_path(generation)
@@ -175,10 +186,28 @@ def load_receipt(generation: Path) -> Receipt:
             f"receipt corrupt: {path}: not valid JSON ({exc.msg})",
             "reinstall the app with --force",
         ) from None
+    except NewerSchemaError as exc:
+        raise NewerReceiptError(
+            f"receipt written by a newer appx: {path} (receipt schema {exc.schema}; this appx"
+            f" reads {SCHEMA_VERSION})",
+            "use the newer appx that wrote it, or upgrade this one; this appx only uninstalls it",
+        ) from None
     except ValueError as exc:
         raise ReceiptError(
             f"receipt corrupt: {path}: {exc}", "reinstall the app with --force"
         ) from None
+
+
+def refuse_newer(generation: Path) -> None:
+    """Raise NewerReceiptError when a newer appx wrote the generation's receipt: a change must
+    not replace it. Any other problem is left to the caller (`install --force` rebuilds an
+    app whose receipt is missing or corrupt)."""
+    try:
+        load_receipt(generation)
+    except NewerReceiptError:
+        raise
+    except ReceiptError:
+        return
 
 
 def save_receipt(generation: Path, receipt: Receipt) -> Path:
