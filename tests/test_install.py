@@ -7,7 +7,13 @@ import json
 import os
 import shutil
 
-from appx.errors import EnvironmentSetupError, InstallerError, NoCommandsError, ShimConflictError
+from appx.errors import (
+    EnvironmentSetupError,
+    InstallerError,
+    NewerReceiptError,
+    NoCommandsError,
+    ShimConflictError,
+)
 from appx.install import InstallOptions, InstallResult, install_apps
 from appx.listing import list_apps
 from appx.output import Console
@@ -217,7 +223,8 @@ def test_an_app_a_newer_appx_wrote_is_never_replaced(paths: AppxPaths) -> None:
     (result,) = install(paths, "tool", force=True)
     assert result.status == "failed"
     assert result.error is not None
-    assert result.error.kind == "newer-receipt"
+    assert isinstance(result.error, NewerReceiptError)
+    assert result.error.exit_code == 9
     assert "written by a newer appx" in result.error.message
     assert "schema 7" in result.error.message
     assert receipt.read_bytes() == before  # the newer appx's receipt is untouched

@@ -88,9 +88,8 @@ class ReceiptError(AppxError):
 
 class NewerReceiptError(ReceiptError):
     """An app's receipt was written by a newer appx: read by none of this appx's commands
-    but uninstall, and never overwritten (not even by `install --force`)."""
-
-    kind = "newer-receipt"
+    but uninstall, and never overwritten (not even by `install --force`). Its kind and exit
+    code are bad-receipt's: one code, one kind."""
 
 
 class PartialFailureError(AppxError):
