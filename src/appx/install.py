@@ -27,7 +27,7 @@ from appx.locks import app_locks, bin_lock
 from appx.output import Reporter
 from appx.parallel import jobs_from, run_batch
 from appx.paths import AppxPaths
-from appx.receipt import Receipt, load_receipt, refuse_newer
+from appx.receipt import Receipt, load_receipt, receipt_to_replace
 from appx.reconcile import path_warnings, reconcile_links
 from appx.specs import AppSpec, app_name, check_marker, parse_spec, validate_suffix
 
@@ -196,24 +196,21 @@ def _install_logged(
             return _already_installed(ctx, spec, app, current)
         ctx.replacing = current is not None
         if current is not None:
-            refuse_newer(current.path)  # a newer appx's app: never replaced
-            _keep_recorded_backend(ctx, current.path)
+            # a newer appx's receipt raises here: its app is never replaced
+            _keep_recorded_backend(ctx, receipt_to_replace(current.path))
         result = _build_and_commit(ctx, spec, name, app, log, after_commit, replacing=ctx.replacing)
         ctx.paths.apps.collect_garbage(app)
     return result
 
 
-def _keep_recorded_backend(ctx: _Context, generation: Path) -> None:
+def _keep_recorded_backend(ctx: _Context, replaced: Receipt | None) -> None:
     """An app replaced (`install --force`, sync) keeps the backend its receipt records, as
-    every other change does, unless --backend or APPX_BACKEND say otherwise."""
-    if ctx.backend_given:
+    every other change does, unless --backend or APPX_BACKEND say otherwise (an unreadable
+    receipt: the backend chosen for the batch rebuilds it)."""
+    if ctx.backend_given or replaced is None:
         return
-    try:
-        recorded = load_receipt(generation).backend
-    except AppxError:
-        return  # an unreadable receipt: rebuilt by the backend chosen for the batch
-    if recorded != ctx.backend.name:
-        choice = choose_backend(None, ctx.environ, recorded)
+    if replaced.backend != ctx.backend.name:
+        choice = choose_backend(None, ctx.environ, replaced.backend)
         ctx.backend = open_backend(ctx.paths, choice, ctx.index, ctx.reporter.note, ctx.environ)
 
 

@@ -198,16 +198,16 @@ def load_receipt(generation: Path) -> Receipt:
         ) from None
 
 
-def refuse_newer(generation: Path) -> None:
-    """Raise NewerReceiptError when a newer appx wrote the generation's receipt: a change must
-    not replace it. Any other problem is left to the caller (`install --force` rebuilds an
-    app whose receipt is missing or corrupt)."""
+def receipt_to_replace(generation: Path) -> Receipt | None:
+    """The receipt of a generation a change will replace; None when it is missing or corrupt
+    (`install --force` rebuilds such an app). One a newer appx wrote raises NewerReceiptError:
+    a change must never replace it."""
     try:
-        load_receipt(generation)
+        return load_receipt(generation)
     except NewerReceiptError:
         raise
     except ReceiptError:
-        return
+        return None
 
 
 def save_receipt(generation: Path, receipt: Receipt) -> Path:
