@@ -17,6 +17,20 @@ from appx.errors import UsageError
 
 
 @dataclass(frozen=True)
+class IndexFlags:
+    """How one installer spells each index option (pip's `--extra-index-url` is uv's
+    `--index`): the options mean the same to every backend."""
+
+    index_url: str
+    extra_index_url: str
+    find_links: str
+    trusted_host: str
+    constraint: str
+    no_index: tuple[str, ...]
+    pre: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class IndexOptions:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
@@ -34,6 +48,21 @@ class IndexOptions:
         for field in ("extra_index_urls", "find_links", "constraints", "pip_args"):
             for position, text in enumerate(getattr(self, field)):
                 yield f"{field}.{position}", text
+
+    def argv(self, flags: IndexFlags) -> list[str]:
+        """These options as one installer's arguments (without the pip args)."""
+        args = [flags.index_url, self.index_url] if self.index_url else []
+        for flag, values in (
+            (flags.extra_index_url, self.extra_index_urls),
+            (flags.find_links, self.find_links),
+            (flags.trusted_host, self.trusted_hosts),
+            (flags.constraint, self.constraints),
+        ):
+            for value in values:
+                args += [flag, value]
+        args += flags.no_index if self.no_index else ()
+        args += flags.pre if self.pre else ()
+        return args
 
     def redacted(self) -> IndexOptions:
         """These options with every secret hidden (`credentials.redact`)."""

@@ -27,7 +27,7 @@ from appx.backends.base import OnStart, VenvLayout, probe_venv
 from appx.backends.pip_isolation import pip_environment
 from appx.credentials import redact
 from appx.errors import InstallerError, SpecError
-from appx.indexes import IndexOptions
+from appx.indexes import IndexFlags, IndexOptions
 from appx.interpreters import Interpreter
 from appx.locks import shared_lock
 from appx.paths import AppxPaths
@@ -233,20 +233,20 @@ class PipBackend:
         return runner if runner.is_file() else home / "pip"
 
 
+_PIP_INDEX_FLAGS = IndexFlags(
+    index_url="--index-url",
+    extra_index_url="--extra-index-url",
+    find_links="--find-links",
+    trusted_host="--trusted-host",
+    constraint="--constraint",
+    no_index=("--no-index",),
+    pre=("--pre",),
+)
+
+
 def _index_args(index: IndexOptions) -> list[str]:
     """pip's arguments for the index options; the pass-through pip args come last."""
-    args = ["--index-url", index.index_url] if index.index_url else []
-    for url in index.extra_index_urls:
-        args += ["--extra-index-url", url]
-    for place in index.find_links:
-        args += ["--find-links", place]
-    for host in index.trusted_hosts:
-        args += ["--trusted-host", host]
-    for constraint in index.constraints:
-        args += ["--constraint", constraint]
-    args += ["--no-index"] if index.no_index else []
-    args += ["--pre"] if index.pre else []
-    return args + list(index.pip_args)
+    return [*index.argv(_PIP_INDEX_FLAGS), *index.pip_args]
 
 
 def _own_pip() -> tuple[str, Path, SpecifierSet] | None:

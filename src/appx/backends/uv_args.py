@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from appx.backends.pip_isolation import resolve_option, takes_value
 from appx.credentials import redact
-from appx.indexes import IndexOptions
+from appx.indexes import IndexFlags, IndexOptions
 
 
 @dataclass(frozen=True)
@@ -154,19 +154,20 @@ def _joined(before: list[str], step: list[str] | Untranslatable) -> list[str] | 
     return step if isinstance(step, Untranslatable) else before + step
 
 
+UV_FLAGS = IndexFlags(
+    index_url="--default-index",
+    extra_index_url="--index",
+    find_links="--find-links",
+    trusted_host="--allow-insecure-host",
+    constraint="--constraint",
+    no_index=("--no-index",),
+    pre=("--prerelease", "allow"),
+)
+
+
 def index_args(index: IndexOptions) -> list[str] | Untranslatable:
     """uv's arguments for a set of index options; the translated pip args come last."""
-    args = ["--default-index", index.index_url] if index.index_url else []
-    for url in index.extra_index_urls:
-        args += ["--index", url]
-    for place in index.find_links:
-        args += ["--find-links", place]
-    for host in index.trusted_hosts:
-        args += ["--allow-insecure-host", host]
-    for constraint in index.constraints:
-        args += ["--constraint", constraint]
-    args += ["--no-index"] if index.no_index else []
-    args += ["--prerelease", "allow"] if index.pre else []
+    args = index.argv(UV_FLAGS)
     extra = translate_pip_args(index.pip_args)
     return extra if isinstance(extra, Untranslatable) else args + extra
 
