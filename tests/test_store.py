@@ -494,3 +494,66 @@ def test_sweeps_of_one_store_leave_the_other_alone(tmp_path: Path) -> None:
 
 def test_the_app_store_is_rooted_in_venvs_with_scratch_in_tmp(paths: AppxPaths) -> None:
     assert paths.apps == Store(paths.venvs, paths.tmp)
+
+
+def _with_receipt(paths: AppxPaths, app: str) -> Generation:
+    generation = _built(paths, app)
+    (generation.path / "appx-receipt.json").write_text("{}", encoding="utf-8")
+    return generation
+
+
+def _cut_flip(paths: AppxPaths, generation: Generation) -> None:
+    """What a kill between the two renames of a flip leaves: previous moved, current not."""
+    current = paths.apps.read_current(generation.app)
+    assert current is not None
+    os.replace(_symlink(paths, generation.app, current.name), current.path.parent / "previous")
+
+
+def _symlink(paths: AppxPaths, app: str, target: str) -> Path:
+    temp = paths.apps.unit_dir(app) / ".test-pointer"
+    os.symlink(target, temp)
+    return temp
+
+
+def test_a_cut_upgrade_flip_gets_its_old_previous_back(paths: AppxPaths) -> None:
+    g1 = _with_receipt(paths, "app")
+    paths.apps.flip(g1)
+    g2 = _with_receipt(paths, "app")
+    paths.apps.flip(g2)  # current g2, previous g1
+    g3 = paths.apps.begin_generation("app")  # the upgrade's build, marker still there
+    (g3.path).mkdir()
+    _cut_flip(paths, g3)
+    assert paths.apps.flip_was_cut("app")
+
+    paths.apps.collect_garbage("app")
+
+    assert paths.apps.read_current("app") == g2
+    assert paths.apps.read_pointer("app", "previous") == g1, "the rollback target was lost"
+    assert sorted(os.listdir(paths.apps.unit_dir("app"))) == sorted(
+        ["current", "previous", g1.name, g2.name]
+    )
+
+
+def test_a_cut_rollback_keeps_its_target_for_the_next_rollback(paths: AppxPaths) -> None:
+    g1 = _with_receipt(paths, "app")
+    paths.apps.flip(g1)
+    g2 = _with_receipt(paths, "app")
+    paths.apps.flip(g2)
+    _cut_flip(paths, g1)  # rollback to g1: previous became g2, current stayed g2
+
+    assert paths.apps.mend_previous("app") == g1.name
+
+    assert paths.apps.read_current("app") == g2
+    assert paths.apps.read_pointer("app", "previous") == g1
+    assert not paths.apps.flip_was_cut("app")
+
+
+def test_a_cut_first_flip_with_nothing_older_drops_previous(paths: AppxPaths) -> None:
+    g1 = _with_receipt(paths, "app")
+    paths.apps.flip(g1)
+    _cut_flip(paths, g1)
+
+    assert paths.apps.mend_previous("app") is None
+
+    assert paths.apps.read_current("app") == g1
+    assert not os.path.lexists(paths.apps.unit_dir("app") / "previous")

@@ -13,6 +13,10 @@ def main() -> None:
     `uninstall` run through cli_lean. Everything else goes to the full CLI.
     """
     argv = sys.argv[1:]
+    if "APPX_FAULT_AT" in os.environ or "APPX_FAULT_TRACE" in os.environ:  # the crash tests
+        from appx.faults import watch_mutations
+
+        watch_mutations()
     if "run" in argv:  # only a `run` can be a cached run: nothing else pays for the check
         from appx.runfast import exec_if_cached
 

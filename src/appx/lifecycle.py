@@ -321,6 +321,7 @@ def rollback_app(paths: AppxPaths, name: str, reporter: Reporter) -> RollbackRes
         current = paths.apps.read_current(app)
         if current is None:
             raise _not_installed(app)
+        paths.apps.mend_previous(app)  # a crash may have cut the last flip in two
         previous = paths.apps.read_pointer(app, "previous")
         if previous is None or not previous.path.is_dir():
             raise SpecError(

@@ -24,6 +24,7 @@ from pathlib import Path
 from appx import proc
 from appx.faults import checkpoint
 from appx.paths import AppxPaths
+from appx.receipt import RECEIPT_NAME
 
 GENERATION_RE = re.compile(r"^g(\d+)-[0-9a-f]{8}$")
 MARKER_RE = re.compile(r"^\.(g\d+-[0-9a-f]{8})\.building$")
@@ -123,14 +124,50 @@ class Store:
         _fsync_dir(unit_dir)
         return old
 
+    def flip_was_cut(self, unit: str) -> bool:
+        """Whether a crash came between the two renames of a flip: `previous` then names
+        the current generation, and the generation it named before is only on disk."""
+        current = self.pointer_name(unit, "current")
+        return current is not None and self.pointer_name(unit, "previous") == current
+
+    def mend_previous(self, unit: str) -> str | None:
+        """Point `previous` back where a cut flip left it (caller holds the lock).
+
+        The generation it named before is the newest complete one (a receipt, no build
+        marker) other than current: the old previous of a cut upgrade, the target of a
+        cut rollback. Without one, `previous` goes. Returns the generation it names now.
+        """
+        if not self.flip_was_cut(unit):
+            return None
+        unit_dir = self.unit_dir(unit)
+        current = self.pointer_name(unit, "current")
+        candidates = [
+            entry
+            for entry in os.listdir(unit_dir)
+            if GENERATION_RE.match(entry)
+            and entry != current
+            and os.path.isfile(unit_dir / entry / RECEIPT_NAME)
+            and not os.path.lexists(unit_dir / f".{entry}.building")
+        ]
+        if not candidates:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(unit_dir / "previous")
+            return None
+        newest = max(candidates, key=lambda entry: int(entry[1:].split("-", 1)[0]))
+        _point(unit_dir, "previous", newest)
+        _fsync_dir(unit_dir)
+        return newest
+
     def collect_garbage(self, unit: str) -> list[str]:
         """Delete generations that are neither current nor previous (caller holds the lock).
 
         Holding the lock means no live build of this unit exists, so every marker left
         is a crashed build: its installer group is stopped before its files are removed.
+        A `previous` that a cut flip left naming current is mended first.
         """
         unit_dir = self.unit_dir(unit)
         try:
+            self.mend_previous(unit)
             entries = os.listdir(unit_dir)
         except FileNotFoundError:
             return []
@@ -220,7 +257,7 @@ class Store:
             return False
         pointers = ("current", "previous")
         kept = {g.name for g in (self.read_pointer(unit, p) for p in pointers) if g}
-        return any(
+        return self.flip_was_cut(unit) or any(
             (GENERATION_RE.match(entry) and entry not in kept)
             or MARKER_RE.match(entry)
             or entry.startswith(".pointer-")
