@@ -59,6 +59,10 @@ def _signal_self() -> None:
         signals.send_to_self(signal.Signals[f"SIG{name.strip().upper()}"])
 
 
+class _Depth(threading.local):
+    depth = 0  # this thread is inside a counted tree removal this deep
+
+
 class _Watch:
     """Counts this process's mutations; signals it before the one it was asked to stop at."""
 
@@ -68,11 +72,11 @@ class _Watch:
         self.count = 0
         self.pid = os.getpid()
         self.lock = threading.Lock()
-        self.inside = threading.local()  # a tree removal is one mutation, not one per file
+        self.inside = _Depth()  # a tree removal is one mutation, not one per file
         self.originals: dict[str, Callable[..., Any]] = {}
 
     def mutation(self, what: str, target: object) -> None:
-        if os.getpid() != self.pid or getattr(self.inside, "depth", 0):
+        if os.getpid() != self.pid or self.inside.depth:
             return  # a forked child (the background deleter), or inside a counted removal
         with self.lock:
             self.count += 1
@@ -110,8 +114,8 @@ def watch_mutations() -> None:
     for name in (*_ALWAYS, *_ALSO):
         original = getattr(os, name)
         setattr(os, name, _counted(watch, name, original))
-    os.open = _counted_open(watch, os.open)  # type: ignore[assignment]
-    io.open = builtins.open = _counted_file_open(watch, io.open)  # type: ignore[assignment]
+    os.open = _counted_open(watch, os.open)
+    io.open = builtins.open = _counted_file_open(watch, io.open)
     shutil.rmtree = _counted_tree(watch, shutil.rmtree)  # type: ignore[assignment]
 
 
@@ -128,7 +132,8 @@ def _counted(watch: _Watch, name: str, original: Callable[..., Any]) -> Callable
 def _counted_open(watch: _Watch, original: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(original)
     def wrapper(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-        if flags & _WRITE_FLAGS:
+        # /dev/null opened for a child's streams changes nothing
+        if flags & _WRITE_FLAGS and not os.fsdecode(path).startswith("/dev/"):
             watch.mutation("open", path)
         return original(path, flags, *args, **kwargs)
 
@@ -149,7 +154,7 @@ def _counted_tree(watch: _Watch, original: Callable[..., Any]) -> Callable[..., 
     @functools.wraps(original)
     def wrapper(path: Any, *args: Any, **kwargs: Any) -> Any:
         watch.mutation("rmtree", path)
-        watch.inside.depth = getattr(watch.inside, "depth", 0) + 1
+        watch.inside.depth += 1
         try:
             return original(path, *args, **kwargs)
         finally:
