@@ -120,3 +120,13 @@ def run_appx(appx_env: Env) -> factories.RunAppx:
         )
 
     return run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault-injection and stress counts, so a run says how much it proved."""
+    import fault_walk
+
+    if fault_walk.REPORT:
+        terminalreporter.section("fault injection")
+        for line in fault_walk.REPORT:
+            terminalreporter.write_line(line)

@@ -121,7 +121,8 @@ def assert_app_dir_whole(env: Env, app: str) -> None:
         p: target for p in ("current", "previous") if (target := readlink_or_empty(app_dir / p))
     }
     assert "current" in pointers
-    assert sorted(os.listdir(app_dir)) == sorted({*pointers, *pointers.values()})
+    kept = set(os.listdir(app_dir)) - {"pinned"}  # the pin: a file, not a generation
+    assert sorted(kept) == sorted({*pointers, *pointers.values()})
     for target in pointers.values():
         assert GENERATION_RE.fullmatch(target), pointers
         assert (app_dir / target / "appx-receipt.json").is_file()

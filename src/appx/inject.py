@@ -23,6 +23,7 @@ from appx.build import BuildContext, BuildRequest, request_from_receipt
 from appx.change import rebuild
 from appx.credentials import redact
 from appx.errors import AppxError, SpecError
+from appx.housekeeping import tidy
 from appx.inspect import validate_name
 from appx.lifecycle import app_backend, current_receipt, recorded_python
 from appx.locks import app_locks
@@ -90,6 +91,7 @@ def inject_packages(
     if not specs:
         raise SpecError("nothing to inject", "name packages, or give -r requirements.txt")
     paths.check_usable(write=True)
+    tidy(paths)
     app = normalize_app(name)
     parsed = [parse_spec(raw, cwd=cwd) for raw in specs]
     with app_locks(paths, [app], reporter.warn):
@@ -131,6 +133,7 @@ def uninject_packages(
     if not packages:
         raise SpecError("nothing to uninject", "name the injected packages to take out")
     paths.check_usable(write=True)
+    tidy(paths)
     app = normalize_app(name)
     with app_locks(paths, [app], reporter.warn):
         receipt = current_receipt(paths, app)

@@ -17,6 +17,7 @@ from appx.build import BuildContext, BuildRequest
 from appx.change import Change, build_and_commit
 from appx.credentials import redact
 from appx.errors import AppxError
+from appx.housekeeping import tidy
 from appx.indexes import IndexOptions
 from appx.inspect import validate_name
 from appx.interpreters import Interpreter, find_python
@@ -114,8 +115,7 @@ def install_apps(
     if backend is None:
         choice = choose_backend(options.backend, environ)
         backend = open_backend(paths, choice, options.index, reporter.note, environ)
-    paths.apps.sweep_tmp()
-    store.sweep_abandoned(paths)
+    tidy(paths)
     context = _Context(
         paths, options, reporter, cwd, interpreter, backend, environ=environ, backend_given=given
     )

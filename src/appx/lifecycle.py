@@ -27,6 +27,7 @@ from appx.change import rebuild
 from appx.commit import expose_and_flip
 from appx.credentials import load_credentials
 from appx.errors import AppxError, NotInstalledError, PythonNotFoundError, SpecError
+from appx.housekeeping import tidy
 from appx.interpreters import Interpreter, find_python
 from appx.locks import app_locks
 from appx.output import Reporter
@@ -71,6 +72,8 @@ class RollbackResult:
 
 def set_pinned(paths: AppxPaths, name: str, pinned: bool, reporter: Reporter) -> str:
     """Pin or unpin an installed app; return its name."""
+    paths.check_usable(write=True)
+    tidy(paths)
     app = normalize_app(name)
     with app_locks(paths, [app], reporter.warn):
         if paths.apps.read_current(app) is None:
@@ -104,6 +107,7 @@ def upgrade_apps(
     --install``), as ``appx install NAME`` would in ``cwd`` with ``environ``.
     """
     paths.check_usable(write=True)
+    tidy(paths)
     env = os.environ if environ is None else environ
     checks = UpgradeChecks(paths)
     checks.expect(upgrade_requests(paths, names, include_injected=include_injected))
@@ -260,6 +264,7 @@ def reinstall_apps(
     (``latest``); on its recorded Python, or on ``python`` (found as install finds it);
     with its recorded backend, or ``backend_name`` (--backend: the app switches)."""
     paths.check_usable(write=True)
+    tidy(paths)
     target = find_python(python, environ=environ, default=None) if python else None
     if backend_name is not None:
         choose_backend(backend_name, environ)  # an unknown name stops before any app
@@ -316,6 +321,7 @@ def _python_again(receipt: Receipt, environ: Mapping[str, str]) -> Interpreter:
 def rollback_app(paths: AppxPaths, name: str, reporter: Reporter) -> RollbackResult:
     """Make the previous generation current again, links included (the two swap)."""
     paths.check_usable(write=True)
+    tidy(paths)
     app = normalize_app(name)
     with app_locks(paths, [app], reporter.warn):
         current = paths.apps.read_current(app)

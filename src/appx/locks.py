@@ -98,6 +98,13 @@ def bin_lock(paths: AppxPaths, on_wait: Callable[[str], None] | None = None) -> 
 
 
 @contextmanager
+def try_bin_lock(paths: AppxPaths) -> Iterator[bool]:
+    """Take the bin lock only if it is free at once (housekeeping never waits)."""
+    with _try_hold(paths.locks / "bin.lock") as free:
+        yield free
+
+
+@contextmanager
 def shared_lock(paths: AppxPaths, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold the lock of the shared installer copies."""
     with _hold(paths.locks / "shared.lock", on_wait, "the shared pip lock"):

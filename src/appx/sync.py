@@ -21,6 +21,7 @@ from appx.backends.base import Backend
 from appx.credentials import drop_hidden, redact
 from appx.errors import AppxError
 from appx.exportfile import ExportedApp, exported_app
+from appx.housekeeping import tidy
 from appx.indexes import IndexOptions
 from appx.install import InstallOptions, install_apps
 from appx.interpreters import Interpreter
@@ -215,6 +216,7 @@ def apply_sync(
     """Carry out each step on its own, several at once (`parallel.run_batch`, links in the
     plan's order); a failure is recorded in its result, not raised."""
     paths.check_usable(write=True)
+    tidy(paths)
     results = run_batch(
         steps,
         lambda step, said: _apply_one(paths, step, said, tools),

@@ -18,6 +18,7 @@ from appx.errors import (
     from_exception,
 )
 from appx.faults import checkpoint
+from appx.housekeeping import tidy
 from appx.links import owned_links
 from appx.locks import app_locks, bin_lock
 from appx.names import app_name, split_app_name, validate_name
@@ -61,7 +62,7 @@ def uninstall_apps(
     Each app's detached directory is handed to ``remove`` once the app is uninstalled.
     """
     paths.check_usable(write=True)
-    paths.apps.sweep_tmp()
+    tidy(paths)
     results: list[UninstallResult] = []
     signals.clear_pending()
     for position, name in enumerate(names):

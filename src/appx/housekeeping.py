@@ -1,0 +1,23 @@
+"""What interrupted changes left behind, cleared at the start of every mutating command.
+
+A kill can leave scratch trees, half-built generations, a cut flip, and links that lag
+behind `current` (they are made just before the flip and dropped just after it). Every
+mutating command clears them first, taking only locks that are free at once: whatever
+another process holds, that process is changing, and it clears it itself.
+"""
+
+from __future__ import annotations
+
+from appx import store
+from appx.locks import try_bin_lock
+from appx.paths import AppxPaths
+from appx.reconcile import reconcile_links
+
+
+def tidy(paths: AppxPaths) -> None:
+    """Sweep scratch and abandoned builds, then mend the links, skipping anything in use."""
+    paths.apps.sweep_tmp()
+    store.sweep_abandoned(paths)
+    with try_bin_lock(paths) as free:
+        if free:
+            reconcile_links(paths)

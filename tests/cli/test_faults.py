@@ -1,0 +1,149 @@
+"""Invariant 3 for every mutating command: a kill before any filesystem mutation it makes
+leaves every app whole in its old or its new state, and the next command mends the rest.
+
+See ``fault_walk``: by default each walk kills its command just before and just after each
+commit and at two other mutations; the ``stress`` session (APPX_FAULT_POINTS=all) kills it
+before every one. The counts are in the session's summary.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+import pytest
+
+from fault_walk import DETACH, Scenario, runner, walk
+
+if TYPE_CHECKING:
+    from factories import Env, IndexServer
+
+pytestmark = pytest.mark.slow
+
+ONE = "cowsay-lite==1.0"
+INSTALL_ONE = ("install", ONE)
+TWO_APPS = (INSTALL_ONE, ("install", "multi-cmd==1.0"))
+SERIAL = {"APPX_JOBS": "1"}  # one mutation order to walk
+
+SCENARIOS = [
+    Scenario("install", INSTALL_ONE, {"cowsay-lite": (None, "1.0")}),
+    Scenario(
+        "install-two",
+        ("install", "cowsay-lite", "multi-cmd==1.0"),
+        {"cowsay-lite": (None, "2.0"), "multi-cmd": (None, "1.0")},
+        env=SERIAL,
+    ),
+    Scenario(
+        "install-force",
+        ("install", "--force", "cowsay-lite==2.0"),
+        {"cowsay-lite": ("1.0", "2.0")},
+        setup=(INSTALL_ONE,),
+    ),
+    Scenario(  # 2.0 has multi-a and multi-c, 1.0 multi-a and multi-b
+        "upgrade",
+        ("upgrade", "multi-cmd"),
+        {"multi-cmd": ("1.0", "2.0")},
+        setup=(("install", "multi-cmd==1.0"),),
+    ),
+    Scenario(
+        "upgrade-all",
+        ("upgrade-all",),
+        {"cowsay-lite": ("1.0", "2.0"), "multi-cmd": ("1.0", "2.0")},
+        setup=TWO_APPS,
+        env=SERIAL,
+    ),
+    Scenario(
+        "inject",
+        ("inject", "cowsay-lite", "dep-lib"),
+        {"cowsay-lite": ("1.0", "1.0+dep-lib")},
+        setup=(INSTALL_ONE,),
+    ),
+    Scenario(
+        "uninject",
+        ("uninject", "cowsay-lite", "dep-lib"),
+        {"cowsay-lite": ("1.0+dep-lib", "1.0")},
+        setup=(INSTALL_ONE, ("inject", "cowsay-lite", "dep-lib")),
+        then=("reinstall", "cowsay-lite"),
+    ),
+    Scenario(
+        "rollback",
+        ("rollback", "cowsay-lite"),
+        {"cowsay-lite": ("2.0", "1.0")},
+        setup=(INSTALL_ONE, ("install", "--force", "cowsay-lite==2.0")),
+    ),
+    Scenario(
+        "reinstall",
+        ("reinstall", "cowsay-lite"),
+        {"cowsay-lite": ("1.0", "1.0")},
+        setup=(INSTALL_ONE,),
+    ),
+    Scenario(
+        "reinstall-all",
+        ("reinstall-all",),
+        {"cowsay-lite": ("1.0", "1.0"), "multi-cmd": ("1.0", "1.0")},
+        setup=TWO_APPS,
+        env=SERIAL,
+    ),
+    Scenario(
+        "uninstall",
+        ("uninstall", "cowsay-lite"),
+        {"cowsay-lite": ("1.0", None), "multi-cmd": ("1.0", "1.0")},
+        setup=TWO_APPS,
+        commit=DETACH,
+        then=INSTALL_ONE,
+    ),
+    Scenario(
+        "uninstall-all",
+        ("uninstall-all",),
+        {"cowsay-lite": ("1.0", None), "multi-cmd": ("1.0", None)},
+        setup=TWO_APPS,
+        commit=DETACH,
+        then=INSTALL_ONE,
+    ),
+    Scenario(
+        "sync",
+        ("sync", "apps.toml", "--prune"),
+        {
+            "cowsay-lite": ("2.0", "1.0"),
+            "multi-cmd": ("1.0", "1.0"),
+            "tool-with-man": ("1.0", None),
+        },
+        setup=(
+            *TWO_APPS,
+            ("export", "apps.toml"),
+            ("upgrade", "cowsay-lite"),
+            ("install", "tool-with-man"),
+        ),
+        commits={"tool-with-man": DETACH},
+    ),
+    Scenario(
+        "pin",
+        ("pin", "cowsay-lite"),
+        {"cowsay-lite": ("1.0", "1.0 pinned")},
+        setup=(INSTALL_ONE,),
+        commit=r"open \S*/venvs/{app}/pinned",
+    ),
+    Scenario(
+        "unpin",
+        ("unpin", "cowsay-lite"),
+        {"cowsay-lite": ("1.0 pinned", "1.0")},
+        setup=(INSTALL_ONE, ("pin", "cowsay-lite")),
+        commit=r"unlink \S*/venvs/{app}/pinned",
+    ),
+    Scenario(  # the run env's own flip is its commit; the next run must work whatever N was
+        "run",
+        ("run", "cowsay-lite", "hi"),
+        {},
+        run_output="cowsay-lite 2.0 hi",
+    ),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
+def test_a_kill_before_any_mutation_leaves_every_app_whole(
+    scenario: Scenario, appx_env: Env, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIP_INDEX_URL", index_server.url)
+    for name, value in scenario.env.items():
+        monkeypatch.setenv(name, value)
+    walk(scenario, appx_env, runner(appx_env), seed=zlib.crc32(scenario.id.encode()))

@@ -1,0 +1,222 @@
+"""Kill a command before each filesystem mutation it makes, and check what it leaves.
+
+A walk first runs the command once with ``APPX_FAULT_TRACE`` to list its mutations (a
+file written, a directory made, a rename, a symlink, an unlink...; see ``appx.faults``),
+then, from the same starting state each time, runs it with ``APPX_FAULT_AT=mutation:N``
+for each chosen N and checks the invariants: every app whole in its old state when the
+kill came before its commit, in its new one after; the next command succeeds; after it
+nothing is left to mend. ``APPX_FAULT_POINTS=all`` walks every mutation (the ``stress``
+session); by default the walk takes the points around each commit and a few between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import factories
+from crash_checks import KILLED, assert_app_dir_whole, assert_holds_exactly_its_records, listed
+from factories import Env, ProcResult
+
+# What the test session reports at its end: one line per walk (see conftest.py).
+REPORT: list[str] = []
+ABSENT = None
+FLIP = r"replace \S*/venvs/{app}/\.pointer-current-\w+"
+ANY_FLIP = r" replace \S*/\.pointer-current-\w+$"
+DETACH = r"rename \S*/venvs/{app}"
+DOCTOR_READY = False  # set when `appx doctor` lands
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One mutating command, the state it starts from, and what each app may be after it.
+
+    ``apps`` maps an app to its state (see ``state_of``) before and after its commit;
+    ``commit`` is the trace line of that commit, with ``{app}`` for the app's name.
+    """
+
+    id: str
+    command: tuple[str, ...]
+    apps: dict[str, tuple[str | None, str | None]]
+    setup: tuple[tuple[str, ...], ...] = ()
+    commit: str = FLIP
+    commits: dict[str, str] = field(default_factory=dict)  # per app, where it differs
+    then: tuple[str, ...] = ()  # the next command, which must succeed (default: the same again)
+    run_output: str | None = None  # a run scenario: what `appx <then>` prints, whatever N is
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def next_command(self) -> tuple[str, ...]:
+        return self.then or self.command
+
+
+def state_of(entry: dict[str, Any] | None) -> str | None:
+    """An app as `list --json` shows it: version, injected packages, pin (None: absent)."""
+    if entry is None:
+        return ABSENT
+    state = str(entry["version"])
+    if entry["injected"]:
+        state += "+" + ",".join(sorted(entry["injected"]))
+    return state + (" pinned" if entry["pinned"] else "")
+
+
+class Home:
+    """The test's appx directories, saved once and put back before each kill."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.dirs = [env.appx_home, env.bin_dir, env.man_dir, env.cache_dir]
+        self.saved = env.tmp / "fault-walk-saved"
+
+    def save(self) -> None:
+        for directory in self.dirs:
+            if directory.exists():
+                shutil.copytree(directory, self.saved / directory.name, symlinks=True)
+
+    def restore(self) -> None:
+        for directory in self.dirs:
+            _remove(directory)
+            if (self.saved / directory.name).exists():
+                shutil.copytree(self.saved / directory.name, directory, symlinks=True)
+
+
+def _remove(directory: Path) -> None:
+    # A killed uninstall's background deleter may still be removing files in there.
+    for _ in range(5):
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(directory)
+        if not os.path.lexists(directory):
+            return
+    raise AssertionError(f"could not clear {directory}")
+
+
+def trace_of(run: Callable[..., ProcResult], scenario: Scenario, trace: Path) -> list[str]:
+    """The mutations one undisturbed run of the scenario's command makes, in order."""
+    result = run(*scenario.command, APPX_FAULT_TRACE=str(trace))
+    assert result.code == 0, result
+    lines = trace.read_text(encoding="utf-8").splitlines()
+    trace.unlink()
+    return lines
+
+
+def commit_points(scenario: Scenario, trace: Sequence[str]) -> dict[str, int]:
+    """app -> the number of its commit mutation in the trace."""
+    found = {}
+    for app in scenario.apps:
+        commit = scenario.commits.get(app, scenario.commit)
+        pattern = re.compile(r"(\d+) " + commit.format(app=re.escape(app)))
+        numbers = [int(m.group(1)) for line in trace if (m := pattern.fullmatch(line))]
+        if scenario.apps[app][0] != scenario.apps[app][1] or numbers:
+            assert len(numbers) == 1, f"{app}: commit {commit!r} in {trace}"
+            found[app] = numbers[0]
+    return found
+
+
+def chosen_points(total: int, commits: Sequence[int], seed: int) -> list[int]:
+    """Every mutation with APPX_FAULT_POINTS=all; else around each commit, and two others."""
+    if os.environ.get("APPX_FAULT_POINTS") == "all":
+        return list(range(1, total + 1))
+    near = {n for c in commits for n in (c, c + 1) if 1 <= n <= total}
+    others = sorted(set(range(1, total + 1)) - near)
+    return sorted(
+        near
+        | set(
+            random.Random(seed).sample(  # noqa: S311 -- a test's choice
+                others, min(2, len(others))
+            )
+        )
+    )
+
+
+def walk(scenario: Scenario, env: Env, run: Callable[..., ProcResult], seed: int = 0) -> None:
+    """Set up, trace, then kill the command before each chosen mutation and check."""
+    for command in scenario.setup:
+        done = run(*command)
+        assert done.code == 0, done
+    home = Home(env)
+    home.save()
+    trace = trace_of(run, scenario, env.tmp / "fault-trace")
+    commits = commit_points(scenario, trace)
+    flips = [n for n, line in enumerate(trace, 1) if re.search(ANY_FLIP, line)]  # run envs too
+    points = chosen_points(len(trace), [*commits.values(), *flips], seed)
+    for point in points:
+        home.restore()
+        killed = run(*scenario.command, APPX_FAULT_AT=f"mutation:{point}")
+        where = f"killed before mutation {point}: {trace[point - 1]}"
+        assert killed.code == KILLED, f"{where}\n{killed}"
+        expected = {
+            app: states[1] if app in commits and commits[app] < point else states[0]
+            for app, states in scenario.apps.items()
+        }
+        check_after_kill(env, run, expected, where)
+        check_next_command(scenario, env, run, where)
+    REPORT.append(f"{scenario.id}: {len(points)} of {len(trace)} mutation points killed")
+
+
+def check_after_kill(
+    env: Env, run: Callable[..., ProcResult], expected: dict[str, str | None], where: str
+) -> None:
+    """Each app in the state its commit decides, its current generation exact; links may lag."""
+    listing = _list(run)
+    found = {app: state_of(listed(listing, app)) for app in expected}
+    assert found == expected, f"{where}\n{listing}"
+    for app, state in expected.items():
+        if state is not ABSENT:
+            assert_holds_exactly_its_records((env.appx_home / "venvs" / app / "current").resolve())
+
+
+def check_next_command(
+    scenario: Scenario, env: Env, run: Callable[..., ProcResult], where: str
+) -> None:
+    """The next command succeeds; then every app is whole, its links right, nothing to mend."""
+    after = run(*scenario.next_command)
+    assert after.code == 0, f"{where}\n{after}"
+    if scenario.run_output is not None:
+        assert after.stdout.strip() == scenario.run_output, f"{where}\n{after}"
+    listing = _list(run)
+    assert listing["orphan_links"] == [], f"{where}\n{listing}"
+    for entry in listing["apps"]:
+        assert entry["problems"] == [], f"{where}\n{entry}"
+        assert_app_dir_whole(env, entry["app"])
+        for command in entry["commands"]:
+            shim = factories.run([env.bin_dir / command["name"]], timeout=60)
+            assert shim.stdout.split()[:2] == [entry["package"], entry["version"]], shim
+    if DOCTOR_READY:
+        doctor = run("doctor", "--json")
+        assert doctor.code == 0, f"{where}: doctor found something to mend\n{doctor}"
+
+
+def _list(run: Callable[..., ProcResult]) -> dict[str, Any]:
+    result = run("list", "--json")
+    assert result.code == 0, result
+    listing: dict[str, Any] = json.loads(result.stdout)
+    return listing
+
+
+def runner(env: Env) -> Callable[..., ProcResult]:
+    """``run(*args, **variables)``: appx in this test's environment, plus ``variables``."""
+
+    def run(*args: str, **variables: str) -> ProcResult:
+        command = factories.appx_command(*args)
+        done = subprocess.run(
+            command,
+            cwd=env.tmp,
+            env={**os.environ, **variables},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        return ProcResult(command, done.returncode, done.stdout, done.stderr)
+
+    return run
