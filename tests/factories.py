@@ -31,8 +31,9 @@ DROPPED_PREFIXES = ("PIP_", "UV_", "APPX_")
 DROPPED_VARS = frozenset(
     {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX", "__PYVENV_LAUNCHER__"}
 )
-# Switches of the test harness, not appx settings: they outlive the scrub (see appx_command).
-HARNESS_VARS = frozenset({"APPX_TEST_FROM_SOURCE"})
+# Switches of the test harness, not appx settings: they outlive the scrub (see appx_command,
+# and the fault and stress tests' APPX_TEST_FAULT_POINTS, APPX_TEST_STRESS_*).
+HARNESS_PREFIX = "APPX_TEST_"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def hermetic_environ(base: Mapping[str, str], env: Env) -> dict[str, str]:
     result = {
         key: value
         for key, value in base.items()
-        if key in HARNESS_VARS or (not key.startswith(DROPPED_PREFIXES) and key not in DROPPED_VARS)
+        if key.startswith(HARNESS_PREFIX)
+        or (not key.startswith(DROPPED_PREFIXES) and key not in DROPPED_VARS)
     }
     # Interpreter discovery still needs the real pyenv; find it before HOME moves.
     pyenv_root = base.get("PYENV_ROOT") or _default_pyenv_root(base)

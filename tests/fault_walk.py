@@ -5,7 +5,7 @@ file written, a directory made, a rename, a symlink, an unlink...; see ``appx.fa
 then, from the same starting state each time, runs it with ``APPX_FAULT_AT=mutation:N``
 for each chosen N and checks the invariants: every app whole in its old state when the
 kill came before its commit, in its new one after; the next command succeeds; after it
-nothing is left to mend. ``APPX_FAULT_POINTS=all`` walks every mutation (the ``stress``
+nothing is left to mend. ``APPX_TEST_FAULT_POINTS=all`` walks every mutation (the ``stress``
 session); by default the walk takes the points around each commit and a few between.
 """
 
@@ -122,8 +122,8 @@ def commit_points(scenario: Scenario, trace: Sequence[str]) -> dict[str, int]:
 
 
 def chosen_points(total: int, commits: Sequence[int], seed: int) -> list[int]:
-    """Every mutation with APPX_FAULT_POINTS=all; else around each commit, and two others."""
-    if os.environ.get("APPX_FAULT_POINTS") == "all":
+    """Every mutation with APPX_TEST_FAULT_POINTS=all; else around each commit, and two others."""
+    if os.environ.get("APPX_TEST_FAULT_POINTS") == "all":
         return list(range(1, total + 1))
     near = {n for c in commits for n in (c, c + 1) if 1 <= n <= total}
     others = sorted(set(range(1, total + 1)) - near)

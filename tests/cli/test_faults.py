@@ -2,7 +2,7 @@
 leaves every app whole in its old or its new state, and the next command mends the rest.
 
 See ``fault_walk``: by default each walk kills its command just before and just after each
-commit and at two other mutations; the ``stress`` session (APPX_FAULT_POINTS=all) kills it
+commit and at two other mutations; the ``stress`` session (APPX_TEST_FAULT_POINTS=all) kills it
 before every one. The counts are in the session's summary.
 """
 

@@ -1,8 +1,8 @@
 """Invariants 3 and 5 under load: many appx processes at once, and SIGKILLs at random instants.
 
 The default session runs a short round of each; the ``stress`` nox session runs them long
-(APPX_STRESS_PROCESSES, APPX_STRESS_COMMANDS, APPX_STRESS_KILLS). Seeds come from
-APPX_STRESS_SEED (default: a fixed one), so a failing round can be run again; the counts
+(APPX_TEST_STRESS_PROCESSES, APPX_TEST_STRESS_COMMANDS, APPX_TEST_STRESS_KILLS). Seeds come from
+APPX_TEST_STRESS_SEED (default: a fixed one), so a failing round can be run again; the counts
 and the seed are in the session's summary.
 """
 
@@ -51,7 +51,7 @@ RACE_CODES = {
 
 
 def _seed() -> int:
-    return int(os.environ.get("APPX_STRESS_SEED", "20261204"))
+    return int(os.environ.get("APPX_TEST_STRESS_SEED", "20261204"))
 
 
 def _count(name: str, default: int) -> int:
@@ -115,8 +115,8 @@ def list_json(run: Callable[..., ProcResult]) -> dict[str, Any]:
 
 
 def test_many_processes_at_once_leave_a_consistent_home(appx_env: Env, local_index: None) -> None:
-    processes = _count("APPX_STRESS_PROCESSES", 4)
-    commands = _count("APPX_STRESS_COMMANDS", 6)
+    processes = _count("APPX_TEST_STRESS_PROCESSES", 4)
+    commands = _count("APPX_TEST_STRESS_COMMANDS", 6)
     seed = _seed()
     run = runner(appx_env)
     done: list[tuple[Step, ProcResult]] = []
@@ -169,7 +169,7 @@ KILLABLE = (
 def test_sigkill_at_random_instants_never_leaves_a_broken_app(
     appx_env: Env, local_index: None
 ) -> None:
-    kills = _count("APPX_STRESS_KILLS", 6)
+    kills = _count("APPX_TEST_STRESS_KILLS", 6)
     rng = random.Random(_seed())  # noqa: S311 -- a test's choice
     run = runner(appx_env)
     for setup in (("install", "cowsay-lite==1.0"), ("install", "multi-cmd==1.0")):
