@@ -1,4 +1,5 @@
-"""Sessions: tests (hermetic, the default), smoke (real PyPI), lint, types; bench (by hand)."""
+"""Sessions: tests (hermetic, the default), stress (long fault and load runs), smoke (real PyPI),
+lint, types; bench (by hand)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,27 @@ def tests(session: nox.Session) -> None:
     session.run("coverage", "run", "-m", "pytest", *(session.posargs or ["tests"]))
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
+
+
+STRESS = {
+    "APPX_TEST_FAULT_POINTS": "all",  # kill every mutating command before each mutation
+    "APPX_TEST_STRESS_PROCESSES": "6",
+    "APPX_TEST_STRESS_COMMANDS": "25",
+    "APPX_TEST_STRESS_KILLS": "40",
+}
+
+
+@nox.session(python=None)
+def stress(session: nox.Session) -> None:
+    """The long fault and load runs: a kill before every mutation of every mutating command,
+    processes at once, random SIGKILLs. Counts and seeds are in the summary at the end;
+    APPX_TEST_STRESS_SEED=N repeats a round."""
+    session.install(".[uv]", *nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run(
+        "pytest",
+        *(session.posargs or ["tests/cli/test_faults.py", "tests/cli/test_stress.py"]),
+        env={**STRESS, **{k: v for k, v in os.environ.items() if k.startswith("APPX_TEST_")}},
+    )
 
 
 @nox.session(python=None)

@@ -172,6 +172,22 @@ def check_after_kill(
     for app, state in expected.items():
         if state is not ABSENT:
             assert_holds_exactly_its_records((env.appx_home / "venvs" / app / "current").resolve())
+    reported = json.dumps(listing)
+    for link in dangling_links(env):
+        assert json.dumps(str(link))[1:-1] in reported, f"{where}: list hides {link}\n{listing}"
+
+
+def dangling_links(env: Env) -> list[Path]:
+    """Links in the bin and man dirs that point into APPX_HOME at nothing."""
+    found = []
+    for root in (env.bin_dir, env.man_dir):
+        for directory, dirnames, filenames in os.walk(root):
+            for name in [*dirnames, *filenames]:
+                path = Path(directory, name)
+                ours = path.is_symlink() and os.readlink(path).startswith(str(env.appx_home))
+                if ours and not path.exists():
+                    found.append(path)
+    return found
 
 
 def check_next_command(
