@@ -95,6 +95,8 @@ def render_list(console: Console, listing: Listing, *, short: bool) -> None:
     if not short:
         for problem in (*listing.orphans, *listing.displaced):
             console.result(f"problem: {problem}")
+        if listing.orphans or listing.displaced or any(s.problems for s in listing.apps):
+            console.info("run `appx doctor` for details, `appx doctor --fix` to mend")
 
 
 def render_ensurepath(console: Console, result: EnsurePathResult) -> None:
