@@ -25,9 +25,7 @@ ENVIRON = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin"
 
 def doctor(paths: AppxPaths, *names: str, fix: bool = False, **kw: FakeBackend) -> list[Outcome]:
     console = Console(out=io.StringIO(), err=io.StringIO())
-    return run_doctor(
-        paths, names, console, environ=ENVIRON, fix=fix, backend=kw.get("backend")
-    )
+    return run_doctor(paths, names, console, environ=ENVIRON, fix=fix, backend=kw.get("backend"))
 
 
 def kinds(outcomes: list[Outcome]) -> list[str]:
