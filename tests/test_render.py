@@ -158,3 +158,14 @@ def test_a_labelled_error_keeps_its_kind() -> None:
             console, [NO_COMMANDS, InstallResult("./x", "failed", error=SpecError("no"))]
         )
     assert "error: ./x: no" in err.getvalue()
+
+
+def test_a_list_with_problems_points_to_doctor_and_a_healthy_one_does_not() -> None:
+    console, out, _ = make_console()
+    render_list(console, LISTING, short=False)
+    assert out.getvalue().splitlines()[-1] == (
+        "run `appx doctor` for details, `appx doctor --fix` to mend"
+    )
+    console, out, _ = make_console()
+    render_list(console, Listing((AppStatus("other", None),)), short=False)
+    assert "doctor" not in out.getvalue()

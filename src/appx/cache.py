@@ -67,7 +67,7 @@ def clear(paths: AppxPaths, environ: Mapping[str, str], *, expired_only: bool) -
     for env in cached_envs(paths, environ, sizes=False):
         if expired_only and env.fresh:
             continue
-        if _delete(paths, env.key):
+        if delete_env(paths, env.key):
             removed.append(env.key)
     if not expired_only:
         remove_tree(paths.cache_dir / "scripts")  # copies of scripts fetched from URLs
@@ -84,7 +84,7 @@ def sweep_expired(paths: AppxPaths, environ: Mapping[str, str], *, keep: str) ->
     stamp.touch()
     for env in cached_envs(paths, environ, sizes=False):
         if env.key != keep and not env.fresh:
-            _delete(paths, env.key)
+            delete_env(paths, env.key)
 
 
 def discard_once(paths: AppxPaths, key: str, lock_fd: int | None) -> None:
@@ -92,12 +92,13 @@ def discard_once(paths: AppxPaths, key: str, lock_fd: int | None) -> None:
     this run's alone: nobody else can be waiting on them)."""
     if lock_fd is not None:
         os.close(lock_fd)
-    _delete(paths, key)
+    delete_env(paths, key)
     for lock in (run_lock_path(paths, key), run_build_lock_path(paths, key)):
         lock.unlink(missing_ok=True)
 
 
-def _delete(paths: AppxPaths, key: str) -> bool:
+def delete_env(paths: AppxPaths, key: str) -> bool:
+    """Delete a run env unless someone builds or runs it now (try-locks); False when in use."""
     with try_run_env_alone(paths, key) as alone:
         if not alone:
             return False

@@ -13,7 +13,16 @@ import typer.main
 # typer (0.26 and later) vendors click: these are the classes its parser really raises.
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from appx import cli_inject, cli_lean, cli_lifecycle, cli_options, cli_run, cli_sync, errors
+from appx import (
+    cli_doctor,
+    cli_inject,
+    cli_lean,
+    cli_lifecycle,
+    cli_options,
+    cli_run,
+    cli_sync,
+    errors,
+)
 from appx.cli_lean import State as State  # noqa: PLC0414 -- the cli_* modules name it from here
 from appx.errors import AppxError, UsageError
 from appx.output import Console, reader_gone
@@ -248,6 +257,7 @@ app.add_typer(cli_run.cache_app, name="cache")
 cli_lifecycle.register(app)
 cli_inject.register(app)
 cli_sync.register(app)
+cli_doctor.register(app)
 
 
 def _json_requested(argv: Sequence[str]) -> bool:

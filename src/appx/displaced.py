@@ -183,20 +183,26 @@ def _events(paths: AppxPaths) -> Iterator[tuple[str, DisplacedFile]]:
     except OSError:
         return
     for line in text.splitlines():
-        try:
-            data = json.loads(line)
-            event = data["event"]
-            moved = DisplacedFile(
-                Path(data["original"]),
-                Path(data["moved_to"]),
-                data.get("app"),
-                data.get("generation"),
-                data.get("target", ""),
-            )
-        except (ValueError, TypeError, KeyError):  # a torn or edited line
-            continue
-        if isinstance(event, str) and _well_placed(paths, moved):
-            yield event, moved
+        parsed = parse_event(line)
+        if parsed is not None and _well_placed(paths, parsed[1]):
+            yield parsed
+
+
+def parse_event(line: str) -> tuple[str, DisplacedFile] | None:
+    """One journal line as (event, file); None for a torn or edited line."""
+    try:
+        data = json.loads(line)
+        event = data["event"]
+        moved = DisplacedFile(
+            Path(data["original"]),
+            Path(data["moved_to"]),
+            data.get("app"),
+            data.get("generation"),
+            data.get("target", ""),
+        )
+    except (ValueError, TypeError, KeyError):
+        return None
+    return (event, moved) if isinstance(event, str) else None
 
 
 def _well_placed(paths: AppxPaths, moved: DisplacedFile) -> bool:

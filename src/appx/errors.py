@@ -113,6 +113,13 @@ class NotCachedError(AppxError):
     exit_code = 12
 
 
+class ProblemsFoundError(AppxError):
+    """`appx doctor` found problems (with --fix: problems it could not fix); it names them."""
+
+    kind = "problems-found"
+    exit_code = 13
+
+
 class InterruptedByUser(AppxError):  # noqa: N818 -- the name the shared interfaces use
     """Ctrl-C or SIGTERM stopped appx before the change committed; the change is discarded."""
 

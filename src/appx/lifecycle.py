@@ -259,19 +259,22 @@ def reinstall_apps(
     python: str | None = None,
     backend: Backend | None = None,
     backend_name: str | None = None,
+    interpreters: Mapping[str, Interpreter] | None = None,
 ) -> list[ReinstallResult]:
     """Rebuild each app from its receipt: the exact recorded versions, or resolved afresh
-    (``latest``); on its recorded Python, or on ``python`` (found as install finds it);
-    with its recorded backend, or ``backend_name`` (--backend: the app switches)."""
+    (``latest``); on its recorded Python, or on ``python`` (found as install finds it), or
+    on the one ``interpreters`` gives for it (doctor: its Python found again); with its
+    recorded backend, or ``backend_name`` (--backend: the app switches)."""
     paths.check_usable(write=True)
     tidy(paths)
     target = find_python(python, environ=environ, default=None) if python else None
     if backend_name is not None:
         choose_backend(backend_name, environ)  # an unknown name stops before any app
+    chosen = interpreters or {}
     return each_app(
         names,
         lambda app, said: _reinstall_one(
-            paths, app, said, backend, latest, target, environ, backend_name
+            paths, app, said, backend, latest, target or chosen.get(app), environ, backend_name
         ),
         lambda name, error: ReinstallResult(name, "failed", error=error),
         reporter,

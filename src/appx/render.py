@@ -93,8 +93,15 @@ def render_list(console: Console, listing: Listing, *, short: bool) -> None:
             for problem in status.problems:
                 console.result(f"  problem: {problem}")
     if not short:
-        for problem in (*listing.orphans, *listing.displaced):
-            console.result(f"problem: {problem}")
+        _home_problems(console, listing)
+
+
+def _home_problems(console: Console, listing: Listing) -> None:
+    """Problems of no one app, then where to go about any problem."""
+    for problem in (*listing.orphans, *listing.displaced):
+        console.result(f"problem: {problem}")
+    if listing.orphans or listing.displaced or any(s.problems for s in listing.apps):
+        console.info("run `appx doctor` for details, `appx doctor --fix` to mend")
 
 
 def render_ensurepath(console: Console, result: EnsurePathResult) -> None:

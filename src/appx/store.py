@@ -243,12 +243,12 @@ class Store:
         installs, and markers or generations beside a current one (``try_lock`` never waits).
         """
         for unit in self.units():
-            if self.read_current(unit) is None or self._has_garbage(unit):
+            if self.read_current(unit) is None or self.has_garbage(unit):
                 with try_lock(unit) as locked:
                     if locked:
                         self.collect_garbage(unit)
 
-    def _has_garbage(self, unit: str) -> bool:
+    def has_garbage(self, unit: str) -> bool:
         """Whether a unit's directory holds what `collect_garbage` removes: a generation
         neither pointer names, a build marker, a staged pointer."""
         try:
@@ -266,14 +266,22 @@ class Store:
 
     def sweep_tmp(self) -> None:
         """Delete scratch entries left by processes that no longer run."""
+        for path in self.abandoned_scratch():
+            remove_tree(path)
+
+    def abandoned_scratch(self, *, strangers: bool = False) -> list[Path]:
+        """Scratch entries of processes that no longer run; with ``strangers``, also those
+        whose names appx never gives (scratch is appx's own: something else put them there)."""
         try:
-            entries = os.listdir(self.scratch)
-        except FileNotFoundError:
-            return
+            entries = sorted(os.listdir(self.scratch))
+        except OSError:
+            return []
+        found = []
         for entry in entries:
             match = _SCRATCH_RE.match(entry)
-            if match and not proc.pid_alive(int(match.group(1))):
-                remove_tree(self.scratch / entry)
+            if (match and not proc.pid_alive(int(match.group(1)))) or (not match and strangers):
+                found.append(self.scratch / entry)
+        return found
 
     def _delete(self, path: Path) -> None:
         # Rename first so a half-deleted tree is never seen among the generations.
@@ -349,6 +357,16 @@ def _write_marker(generation: Generation, groups: list[Group]) -> None:
     temp = generation.marker.with_name(generation.marker.name + ".tmp")
     temp.write_text(json.dumps({"pid": os.getpid(), "groups": groups}), encoding="utf-8")
     os.replace(temp, generation.marker)
+
+
+def live_build(marker: Path) -> bool:
+    """Whether the appx that wrote a build marker still runs (markers are written whole, by
+    os.replace: one that does not parse was not written by appx)."""
+    try:
+        pid = json.loads(marker.read_text(encoding="utf-8"))["pid"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    return isinstance(pid, int) and proc.pid_alive(pid)
 
 
 def _marker_groups(marker: Path) -> list[Group]:
