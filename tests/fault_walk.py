@@ -33,7 +33,6 @@ ABSENT = None
 FLIP = r"replace \S*/venvs/{app}/\.pointer-current-\w+"
 ANY_FLIP = r" replace \S*/\.pointer-current-\w+$"
 DETACH = r"rename \S*/venvs/{app}"
-DOCTOR_READY = False  # set when `appx doctor` lands
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Scenario:
     commit: str = FLIP
     commits: dict[str, str] = field(default_factory=dict)  # per app, where it differs
     then: tuple[str, ...] = ()  # the next command, which must succeed (default: the same again)
-    run_output: str | None = None  # a run scenario: what `appx <then>` prints, whatever N is
+    run_output: str | None = None  # a run scenario: what the command prints when run again
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -197,7 +196,8 @@ def check_next_command(
     after = run(*scenario.next_command)
     assert after.code == 0, f"{where}\n{after}"
     if scenario.run_output is not None:
-        assert after.stdout.strip() == scenario.run_output, f"{where}\n{after}"
+        again = run(*scenario.command)
+        assert again.stdout.strip() == scenario.run_output, f"{where}\n{again}"
     listing = _list(run)
     assert listing["orphan_links"] == [], f"{where}\n{listing}"
     for entry in listing["apps"]:
@@ -206,9 +206,8 @@ def check_next_command(
         for command in entry["commands"]:
             shim = factories.run([env.bin_dir / command["name"]], timeout=60)
             assert shim.stdout.split()[:2] == [entry["package"], entry["version"]], shim
-    if DOCTOR_READY:
-        doctor = run("doctor", "--json")
-        assert doctor.code == 0, f"{where}: doctor found something to mend\n{doctor}"
+    doctor = run("doctor", "--json")
+    assert doctor.code == 0, f"{where}: doctor found something to mend\n{doctor}"
 
 
 def _list(run: Callable[..., ProcResult]) -> dict[str, Any]:

@@ -9,15 +9,23 @@ another process holds, that process is changing, and it clears it itself.
 from __future__ import annotations
 
 from appx import store
-from appx.locks import try_bin_lock
+from appx.locks import try_bin_lock, try_run_build_lock
 from appx.paths import AppxPaths
 from appx.reconcile import reconcile_links
 
 
 def tidy(paths: AppxPaths) -> None:
-    """Sweep scratch and abandoned builds, then mend the links, skipping anything in use."""
+    """Sweep scratch and abandoned builds (of apps and run envs), then mend the links,
+    skipping anything in use."""
     paths.apps.sweep_tmp()
     store.sweep_abandoned(paths)
+    sweep_runs(paths)
     with try_bin_lock(paths) as free:
         if free:
             reconcile_links(paths)
+
+
+def sweep_runs(paths: AppxPaths) -> None:
+    """Clear what interrupted run-env builds left, in envs nobody builds now."""
+    paths.runs.sweep_tmp()
+    paths.runs.sweep_abandoned(lambda key: try_run_build_lock(paths, key))

@@ -30,6 +30,7 @@ from appx.errors import (
     PythonNotFoundError,
     SpecError,
 )
+from appx.housekeeping import sweep_runs
 from appx.indexes import IndexOptions
 from appx.interpreters import Interpreter, find_python, find_python_for
 from appx.locks import share_run_lock
@@ -114,7 +115,7 @@ def prepare_run(
             return Launch((str(python.executable), str(wanted.script), *args))
     else:
         wanted = _wanted(paths, target, options, cwd)
-    paths.runs.sweep_tmp()
+    sweep_runs(paths)
     sweep_expired(paths, environ, keep=wanted.key)
     env = None if options.no_cache or options.refresh else find_env(paths, wanted.key)
     if options.offline:

@@ -134,6 +134,7 @@ SCENARIOS = [
         "run",
         ("run", "cowsay-lite", "hi"),
         {},
+        then=("install", "multi-cmd"),  # a mutating command clears what the run left
         run_output="cowsay-lite 2.0 hi",
     ),
 ]

@@ -23,7 +23,7 @@ import pytest
 
 import factories
 from crash_checks import KILLED, assert_app_dir_whole, assert_holds_exactly_its_records
-from fault_walk import DOCTOR_READY, REPORT, runner
+from fault_walk import REPORT, runner
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,8 +67,9 @@ class Step:
 def random_step(rng: random.Random) -> Step:
     """One command over the shared apps, as a user might type it."""
     app = rng.choice(APPS)
-    kinds = ["install", "install", "upgrade", "rollback", "uninstall", "list", "run", "pin"]
-    kind = rng.choice([*kinds, "doctor"] if DOCTOR_READY else kinds)
+    kind = rng.choice(
+        ["install", "install", "upgrade", "rollback", "uninstall", "list", "run", "doctor", "pin"]
+    )
     match kind:
         case "install" if rng.random() < 0.5:
             args: tuple[str, ...] = ("install", "--force", f"{app}=={rng.choice(VERSIONS[app])}")
@@ -94,9 +95,8 @@ def local_index(index_server: IndexServer, monkeypatch: pytest.MonkeyPatch) -> N
 
 def assert_consistent(env: Env, run: Callable[..., ProcResult]) -> None:
     """Every app whole, its links right, its commands running; doctor finds nothing."""
-    if DOCTOR_READY:
-        doctor = run("doctor")
-        assert doctor.code == 0, doctor
+    doctor = run("doctor")
+    assert doctor.code == 0, doctor
     listing = list_json(run)
     assert listing["orphan_links"] == [], listing
     for entry in listing["apps"]:
