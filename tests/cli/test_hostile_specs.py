@@ -128,7 +128,7 @@ def test_a_thousand_bad_specs_to_install_fail_fast_without_a_traceback(
 
 # --- secrets in URLs -------------------------------------------------------------------------
 
-SECRET = "s3cretPW"
+SECRET = "s3cretPW"  # noqa: S105 -- a fake secret, to be hunted for in every output
 
 
 def _everything_appx_shows(run_appx: RunAppx, env: Env) -> dict[str, str]:
