@@ -180,7 +180,7 @@ def test_sync_refuses_to_touch_an_app_a_newer_appx_wrote(
     ["this is not toml [", "\x00\x01\x02", '{"json": "instead"}', "format = 1\n[apps\n"],
     ids=["garbage", "binary", "json", "cut-off"],
 )
-@pytest.mark.parametrize("command", ["sync", "sync --dry-run"])
+@pytest.mark.parametrize("command", ["sync"])
 def test_an_export_file_that_is_not_toml_is_a_clear_error(
     text: str, command: str, run_appx: RunAppx, index: IndexServer, appx_env: Env
 ) -> None:
