@@ -425,3 +425,9 @@ def test_errors_about_a_spec_never_show_its_secret(
     with pytest.raises(SpecError) as info:
         check_marker(parse_spec(raw, cwd=tmp_path, editable=editable), PY312)
     assert "tok" not in info.value.message + info.value.hint
+
+
+@pytest.mark.parametrize("raw", ["bad @ @1", "tool @ ./proj", "tool @ /abs/tool.whl"])
+def test_a_direct_reference_without_a_url_is_refused(raw: str, tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="not a URL after '@'"):
+        parse_spec(raw, cwd=tmp_path)

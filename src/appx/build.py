@@ -155,11 +155,12 @@ def _exposed(
         return exposed
     others = [d for d in distributions if d not in own and not request.include_deps]
     offered = read_exposed(venv, layout.purelib, layout.scripts, others).commands
-    hint = (
-        f"its dependencies provide {', '.join(c.name for c in offered)}: add --include-deps"
-        if offered
-        else "it is a library, not an application"
-    )
+    if exposed.rejected:  # every command it offers has a name that may not become a file
+        hint = "; ".join(exposed.rejected)
+    elif offered:
+        hint = f"its dependencies provide {', '.join(c.name for c in offered)}: add --include-deps"
+    else:
+        hint = "it is a library, not an application"
     raise NoCommandsError(f"{request.package} provides no commands", hint)
 
 

@@ -190,10 +190,14 @@ def _entry_point_commands(dist: DistInfo) -> Iterator[tuple[str, CommandKind]]:
 def _record_files(dist_info: Path, purelib: Path) -> Iterator[Path]:
     """Yield the installed files a RECORD lists, resolved lexically against `purelib`."""
     import csv  # only a build reads RECORD files
+    import io
 
     text = _read_text(dist_info / "RECORD")
     try:
-        rows = list(csv.reader(text.splitlines()))
+        # One stream, not splitlines(): a quoted file name may hold a newline (or another
+        # line break), which must stay in the name and get it refused, rather than vanish
+        # into a name that was never installed.
+        rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error:
         return
     for row in rows:

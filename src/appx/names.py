@@ -43,6 +43,8 @@ def name_problem(name: str) -> str | None:
         (name in {".", ".."}, "is a relative directory name"),
         (name.startswith("."), "starts with '.'"),
         (name.startswith("-"), "starts with '-'"),
+        # " " or "tool " looks like another command in a listing and hides in a shell
+        (name != name.strip(), "starts or ends with whitespace"),
         (any(unicodedata.category(char) == "Cc" for char in name), "contains a control character"),
         (size > MAX_NAME_BYTES, f"is longer than {MAX_NAME_BYTES} bytes"),
     )
@@ -56,7 +58,8 @@ def validate_name(name: str, what: str) -> str:
         raise SpecError(
             f"invalid {what}: {name!r}",
             f"the {what} {problem}; a name may not be empty, contain '/' or '\\' or control"
-            f" characters, start with '.' or '-', or exceed {MAX_NAME_BYTES} bytes",
+            f" characters, start with '.' or '-', start or end with whitespace, or exceed"
+            f" {MAX_NAME_BYTES} bytes",
         )
     return name
 

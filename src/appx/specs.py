@@ -134,6 +134,14 @@ def _requirement_spec(raw: str, text: str) -> AppSpec:
             f"not a valid requirement, path or URL: {redact(raw)!r}",
             redact(f"{str(exc).splitlines()[0]}; for a local project use a path such as ./{text}"),
         ) from None
+    if req.url and not _is_url(req.url):
+        # "name @ ./x" or "name @ @1": installers would read it as a path relative to
+        # wherever they run, so it is refused before anything is built
+        raise SpecError(
+            f"not a URL after '@' in {redact(raw)!r}: {redact(req.url)!r}",
+            "a direct reference needs a URL: name @ https://host/x.whl, name @ file:///path;"
+            " for a local path give the path itself",
+        )
     kind: SpecKind = "url" if req.url else "name"
     marker = str(req.marker) if req.marker else ""
     return AppSpec(raw, kind, str(req), canonical_name(req.name), marker=marker)

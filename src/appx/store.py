@@ -106,7 +106,13 @@ class Store:
                 highest = max(highest, int(name[1:].split("-", 1)[0]))
         name = f"g{highest + 1}-{os.urandom(4).hex()}"
         generation = Generation(unit, name, unit_dir / name)
-        _write_marker(generation, [])
+        try:
+            _write_marker(generation, [])
+        except OSError:
+            if self.read_current(unit) is None:  # a first install leaves no empty app dir
+                with contextlib.suppress(OSError):
+                    unit_dir.rmdir()
+            raise
         return generation
 
     def flip(self, generation: Generation) -> Generation | None:
@@ -355,8 +361,15 @@ Group = tuple[int, int | None]
 
 def _write_marker(generation: Generation, groups: list[Group]) -> None:
     temp = generation.marker.with_name(generation.marker.name + ".tmp")
-    temp.write_text(json.dumps({"pid": os.getpid(), "groups": groups}), encoding="utf-8")
-    os.replace(temp, generation.marker)
+    try:
+        temp.write_text(json.dumps({"pid": os.getpid(), "groups": groups}), encoding="utf-8")
+        os.replace(temp, generation.marker)
+    except OSError as exc:
+        # A full disk fails the write, not the open: take the empty temp file back, and
+        # name the directory, since a failed write() names no file.
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise OSError(exc.errno, exc.strerror, exc.filename or str(temp.parent)) from exc
 
 
 def live_build(marker: Path) -> bool:
