@@ -57,6 +57,8 @@ def render_uninstall(console: Console, results: Sequence[UninstallResult]) -> No
             console.info(f"uninstalled {result.app}")
             for link in result.removed_links:
                 console.detail(f"  removed {link}")
+            for place in result.left_alone:
+                console.warn(f"left {place} alone: it is not {result.app}'s")
     if not results:
         console.info("no apps are installed")
     failure = failure_of(console, [(r.app, r.error) for r in results])

@@ -15,15 +15,18 @@ from appx.errors import (
     EnvironmentSetupError,
     InterruptedByUser,
     NotInstalledError,
+    ReceiptError,
     from_exception,
 )
 from appx.faults import checkpoint
 from appx.housekeeping import tidy
-from appx.links import owned_links
+from appx.links import owned_links, receipt_links
+from appx.linkstate import link_status
 from appx.locks import app_locks, bin_lock
 from appx.names import app_name, split_app_name, validate_name
 from appx.output import Reporter
 from appx.paths import AppxPaths
+from appx.receipt import load_receipt
 from appx.reconcile import reconcile_links
 
 # What happens to an app's directory once it is detached (renamed into scratch): by default
@@ -37,6 +40,7 @@ class UninstallResult:
     status: Literal["uninstalled", "failed"]
     removed_links: tuple[str, ...] = ()
     error: AppxError | None = None
+    left_alone: tuple[str, ...] = ()  # its link places held by what is not its own
 
 
 def normalize_app(name: str) -> str:
@@ -102,11 +106,13 @@ def _uninstall_one(
     paths: AppxPaths, app: str, reporter: Reporter, remove: Remove
 ) -> UninstallResult:
     installed, detached, removed = False, None, []
+    kept: tuple[str, ...] = ()
     with contextlib.ExitStack() as after_commit:
         try:
             with app_locks(paths, [app], reporter.warn), bin_lock(paths, reporter.warn):
                 installed = paths.apps.read_current(app) is not None
                 _check_removable(paths, app)
+                kept = _left_alone(paths, app)
                 with reporter.step(f"Uninstalling {app}"):
                     displaced.settle(paths)  # while its generations can say what committed
                     # detaching is the commit point: from here a signal no longer undoes it
@@ -129,7 +135,25 @@ def _uninstall_one(
             "run 'appx list' to see installed apps"
             + ("; leftovers of an interrupted install were removed" if detached or removed else ""),
         )
-    return UninstallResult(app, "uninstalled", tuple(str(p) for p in removed))
+    return UninstallResult(app, "uninstalled", tuple(str(p) for p in removed), left_alone=kept)
+
+
+def _left_alone(paths: AppxPaths, app: str) -> tuple[str, ...]:
+    """The places of the app's links that hold something not its own (a user's file, a link
+    elsewhere, another app's link): never touched, only named."""
+    current = paths.apps.read_current(app)
+    if current is None:
+        return ()
+    try:
+        receipt = load_receipt(current.path)
+    except ReceiptError:
+        return ()  # its links are found by what they point to: nothing else is touched
+    links = receipt_links(paths, receipt)
+    return tuple(
+        f"{status.link.path} ({status.occupant.describe()})"
+        for status in link_status(paths, app, links)
+        if status.state in {"taken", "blocked"}
+    )
 
 
 def _check_removable(paths: AppxPaths, app: str) -> None:

@@ -73,4 +73,6 @@ def test_a_users_file_or_retargeted_link_survives_every_command(
     removed = run_appx("uninstall", "multi-cmd")
     assert removed.code == 0, removed
     _untouched(*taken)
+    for place in (taken[0], taken[2]):  # uninstall names what it left alone
+        assert f"left {place} (" in removed.stderr, removed
     assert dir_entries(appx_env.bin_dir) == {"multi-a", "multi-c"}
