@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import factories
-from appx_checks import dir_entries, healthy_versions, output_of
+from appx_checks import dir_entries, healthy_versions, json_of, output_of
 from factories import Env, IndexServer, ProcResult
 
 pytestmark = pytest.mark.slow
@@ -296,3 +296,25 @@ def test_a_signal_after_the_commit_keeps_the_change(
         assert [app for app in new if new[app] == old.get(app)] == []
     assert eventually(lambda: processes_of(appx_env)) == []
     assert eventually(lambda: leftovers(appx_env)) == []
+
+
+# One command per way a committed change finishes: install's (in test_interrupt.py), a rebuild
+# (upgrade, inject, uninject, reinstall and their -all forms), a rollback, an uninstall, and an
+# install inside sync's batch.
+@pytest.mark.parametrize("name", ["upgrade", "rollback", "uninstall", "sync"])
+def test_a_second_signal_after_the_commit_cuts_only_the_clean_up_short(
+    name: str, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, appx_env: Env
+) -> None:
+    command = COMMANDS[name]
+    command.setup(run_appx, appx_env)
+
+    result = interrupted_at(command.after, "INT,INT", run_appx, monkeypatch, *command.args)
+
+    assert result.code == 0, result
+    assert "the next appx command finishes its clean-up" in result.stderr, result
+    listing = json_of(run_appx("list", "--json"))  # a link may be left: reported, mended next
+    assert {a["app"]: a["version"] for a in listing["apps"]} == dict(command.new.versions)
+    assert run_appx("install", "gui-app").code == 0
+    assert eventually(lambda: leftovers(appx_env)) == []
+    both = State({**command.new.versions, **GUI.versions}, {**command.new.commands, **GUI.commands})
+    assert_state(run_appx, appx_env, both)
