@@ -318,3 +318,49 @@ def test_a_second_signal_after_the_commit_cuts_only_the_clean_up_short(
     assert eventually(lambda: leftovers(appx_env)) == []
     both = State({**command.new.versions, **GUI.versions}, {**command.new.commands, **GUI.commands})
     assert_state(run_appx, appx_env, both)
+
+
+# --- run: its env is a change of the run cache; the app is what the user asked for -------------
+
+
+def cached_envs(run_appx: factories.RunAppx) -> list[dict[str, object]]:
+    envs: list[dict[str, object]] = json_of(run_appx("cache", "list", "--json"))["envs"]
+    return envs
+
+
+@pytest.mark.parametrize("signal", ["INT", "TERM"])
+def test_a_signal_before_a_runs_env_is_committed_discards_it(
+    signal: str, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, appx_env: Env
+) -> None:
+    result = interrupted_at(
+        "after-links", signal, run_appx, monkeypatch, "run", "cowsay-lite", "hi"
+    )
+
+    assert_discarded(result, appx_env)
+    assert result.stdout == ""
+    assert cached_envs(run_appx) == []
+
+
+@pytest.mark.parametrize(
+    ("signals", "options"), [("INT", ()), ("INT,INT", ()), ("TERM", ("--no-cache",))]
+)
+def test_a_signal_after_a_runs_env_is_committed_keeps_it_and_starts_no_app(
+    signals: str,
+    options: tuple[str, ...],
+    run_appx: factories.RunAppx,
+    monkeypatch: pytest.MonkeyPatch,
+    appx_env: Env,
+) -> None:
+    args = ("run", *options, "cowsay-lite", "hi")
+    result = interrupted_at("after-flip", signals, run_appx, monkeypatch, *args)
+
+    assert_discarded(result, appx_env)  # 130: the app the user stopped never started
+    assert result.stdout == ""
+    assert "interrupted before cowsay-lite started" in result.stderr
+    if options:  # a --no-cache env is this run's alone
+        assert cached_envs(run_appx) == []
+        return
+    assert "its environment is built and cached" in result.stderr
+    assert len(cached_envs(run_appx)) == 1
+    offline = run_appx("run", "--offline", "cowsay-lite", "hi")  # no build: the cache only
+    assert (offline.code, offline.stdout) == (0, "cowsay-lite 2.0 hi\n"), offline
