@@ -12,9 +12,12 @@ build or generation is left behind, and that no process of the command still run
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,12 +164,16 @@ class Command:
     new: State
     setup: Setup = lambda _run, _env: None
     before: str | None = "after-links"  # a step before its commit point (None: there is none)
-    after: str = "after-flip"  # the step just after its commit point
+    after: str | None = "after-flip"  # the step just after its commit point
     builds: bool = True  # its commit makes a new generation current
 
 
 COMMANDS = {
     "install": Command(("install", "cowsay-lite==1.0"), NOTHING, COWSAY_1),
+    # after the first app's commit: test_interrupt.py::test_ctrl_c_after_one_app_of_a_batch_...
+    "install-batch": Command(
+        ("install", "gui-app", "cowsay-lite==1.0"), NOTHING, NOTHING, after=None
+    ),
     "upgrade": Command(
         ("upgrade", "cowsay-lite"), COWSAY_1, COWSAY_2, installs("cowsay-lite==1.0")
     ),
@@ -278,7 +285,10 @@ def test_a_signal_before_the_commit_keeps_the_previous_state(
     assert_state(run_appx, appx_env, command.old)
 
 
-@pytest.mark.parametrize("name", COMMANDS)
+AFTER = [name for name, command in COMMANDS.items() if command.after is not None]
+
+
+@pytest.mark.parametrize("name", AFTER)
 def test_a_signal_after_the_commit_keeps_the_change(
     name: str, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, appx_env: Env
 ) -> None:
@@ -286,6 +296,7 @@ def test_a_signal_after_the_commit_keeps_the_change(
     command.setup(run_appx, appx_env)
     old = generations(appx_env)
 
+    assert command.after is not None
     result = interrupted_at(command.after, "INT", run_appx, monkeypatch, *command.args)
 
     assert result.code == 0, result
@@ -308,6 +319,7 @@ def test_a_second_signal_after_the_commit_cuts_only_the_clean_up_short(
     command = COMMANDS[name]
     command.setup(run_appx, appx_env)
 
+    assert command.after is not None
     result = interrupted_at(command.after, "INT,INT", run_appx, monkeypatch, *command.args)
 
     assert result.code == 0, result
@@ -318,6 +330,21 @@ def test_a_second_signal_after_the_commit_cuts_only_the_clean_up_short(
     assert eventually(lambda: leftovers(appx_env)) == []
     both = State({**command.new.versions, **GUI.versions}, {**command.new.commands, **GUI.commands})
     assert_state(run_appx, appx_env, both)
+
+
+def test_a_signal_after_one_app_of_uninstall_all_is_gone_keeps_the_others(
+    run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, appx_env: Env
+) -> None:
+    installs("gui-app", "cowsay-lite==1.0")(run_appx, appx_env)
+
+    result = interrupted_at("after-detach", "TERM", run_appx, monkeypatch, "uninstall-all")
+
+    assert result.code == 130, result  # cowsay-lite (the first) is gone; gui-app was kept
+    assert "uninstalled cowsay-lite" in result.stdout, result
+    assert "gui-app: not started: interrupted" in result.stderr, result
+    assert eventually(lambda: processes_of(appx_env)) == []
+    assert eventually(lambda: leftovers(appx_env)) == []
+    assert_state(run_appx, appx_env, GUI)
 
 
 # --- run: its env is a change of the run cache; the app is what the user asked for -------------
@@ -364,3 +391,92 @@ def test_a_signal_after_a_runs_env_is_committed_keeps_it_and_starts_no_app(
     assert len(cached_envs(run_appx)) == 1
     offline = run_appx("run", "--offline", "cowsay-lite", "hi")  # no build: the cache only
     assert (offline.code, offline.stdout) == (0, "cowsay-lite 2.0 hi\n"), offline
+
+
+# --- a signal from outside while the installer runs ----------------------------------------------
+
+PID_FILE_VARIABLE = "SLOW_BUILDER_PID_FILE"
+BUILD_WHEEL = "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+# With the variable set, the build names its process in that file and then sleeps far longer
+# than any test waits: it ends early only if appx stops it.
+SLOW_BUILD = f"""
+    pid_file = os.environ.get({PID_FILE_VARIABLE!r})
+    if pid_file:
+        Path(pid_file + ".part").write_text(str(os.getpid()), encoding="utf-8")
+        os.replace(pid_file + ".part", pid_file)
+        import time
+        time.sleep(300)
+"""
+
+
+def slow_tool(dest: Path, version: str) -> Path:
+    """The local project ``slow-tool`` at ``version``: its build hangs while the variable is set."""
+    project = factories.make_project(
+        dest, "slow-tool", version, console_scripts={"slow-tool": factories.main_entry("slow-tool")}
+    )
+    backend = project / "_backend" / "appx_test_backend.py"
+    source = backend.read_text(encoding="utf-8")
+    assert BUILD_WHEEL in source, "the factory's backend changed: update SLOW_BUILD"
+    backend.write_text(source.replace(BUILD_WHEEL, BUILD_WHEEL + SLOW_BUILD), encoding="utf-8")
+    return project
+
+
+@pytest.fixture
+def stray_processes(appx_env: Env) -> Iterator[None]:
+    """Whatever a failed test leaves running of its own processes is killed at teardown."""
+    yield
+    for found in processes_of(appx_env):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(found.split(":")[0]), signal.SIGKILL)
+
+
+def signal_while_building(env: Env, signum: signal.Signals, *args: str) -> ProcResult:
+    """Run appx until its build hangs, send it ``signum``, and return how it ended."""
+    pid_file = env.tmp / "builder.pid"
+    appx = subprocess.Popen(
+        factories.appx_command(*args),
+        cwd=env.tmp,
+        env={**os.environ, PID_FILE_VARIABLE: os.fspath(pid_file)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 90  # only keeps a failing test from hanging
+    while not pid_file.exists() and appx.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    builder = pid_file.read_text(encoding="utf-8") if pid_file.exists() else None
+    # what the checks after it rely on: processes_of finds the builder
+    seen = [found.split(":")[0] for found in processes_of(env)]
+    if builder is not None:
+        appx.send_signal(signum)
+    else:
+        appx.kill()
+    out, err = appx.communicate(timeout=90)
+    assert builder is not None, f"the build never started\n{out}\n{err}"
+    assert builder in seen, seen
+    return ProcResult(args, appx.returncode, out, err)
+
+
+@pytest.mark.usefixtures("stray_processes")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+@pytest.mark.parametrize("name", ["install", "upgrade"])
+def test_a_signal_while_the_installer_builds_stops_it_and_keeps_the_previous_state(
+    name: str, signum: signal.Signals, run_appx: factories.RunAppx, appx_env: Env
+) -> None:
+    project = slow_tool(appx_env.tmp / "slow-tool", "1.0")
+    old = NOTHING
+    if name == "upgrade":
+        installs(os.fspath(project))(run_appx, appx_env)  # the variable is not set: no wait
+        slow_tool(project, "2.0")
+        old = State({"slow-tool": "1.0"}, {"slow-tool": "slow-tool 1.0"})
+    args = ("install", os.fspath(project)) if name == "install" else ("upgrade", "slow-tool")
+    kept = generations(appx_env)
+
+    result = signal_while_building(appx_env, signum, *args)
+
+    assert_discarded(result, appx_env)  # the builder's group included
+    assert generations(appx_env) == kept
+    assert_state(run_appx, appx_env, old)
+    installs("gui-app")(run_appx, appx_env)
+    assert leftovers(appx_env) == []
