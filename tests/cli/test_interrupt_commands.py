@@ -347,6 +347,23 @@ def test_a_signal_after_one_app_of_uninstall_all_is_gone_keeps_the_others(
     assert_state(run_appx, appx_env, GUI)
 
 
+def test_a_signal_after_sync_pruned_an_app_one_by_one_starts_no_other_change(
+    run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, appx_env: Env
+) -> None:
+    then(installs("cowsay-lite==1.0"), export_moving_to_2, installs("gui-app"))(run_appx, appx_env)
+    monkeypatch.setenv("APPX_JOBS", "1")  # the steps one after the other, in this thread
+
+    result = interrupted_at(
+        "after-detach", "INT", run_appx, monkeypatch, "sync", "--prune", "apps.toml"
+    )
+
+    assert result.code == 130, result  # gui-app, pruned first, is gone; nothing else moved
+    assert "uninstalled gui-app" in result.stdout, result
+    assert "cowsay-lite: not started: interrupted" in result.stderr, result
+    assert eventually(lambda: leftovers(appx_env)) == []
+    assert_state(run_appx, appx_env, COWSAY_1)
+
+
 # --- run: its env is a change of the run cache; the app is what the user asked for -------------
 
 
