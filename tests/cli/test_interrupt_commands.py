@@ -122,14 +122,6 @@ def processes_of(env: Env) -> list[str]:
 # --- the commands -------------------------------------------------------------------------------
 
 
-def installs(*specs: str) -> Setup:
-    def setup(run_appx: factories.RunAppx, env: Env) -> None:
-        done = run_appx("install", *specs)
-        assert done.code == 0, done
-
-    return setup
-
-
 def then(*steps: Setup) -> Setup:
     def setup(run_appx: factories.RunAppx, env: Env) -> None:
         for step in steps:
@@ -138,12 +130,21 @@ def then(*steps: Setup) -> Setup:
     return setup
 
 
-def appx(*args: str) -> Setup:
+def ran(*args: str) -> Setup:
+    """A setup step: ``appx *args``, which must succeed."""
+
     def setup(run_appx: factories.RunAppx, env: Env) -> None:
         done = run_appx(*args)
         assert done.code == 0, done
 
     return setup
+
+
+def installs(*specs: str) -> Setup:
+    return ran("install", *specs)
+
+
+COWSAY_1_INSTALLED = installs("cowsay-lite==1.0")
 
 
 def export_moving_to_2(run_appx: factories.RunAppx, env: Env) -> None:
@@ -174,45 +175,39 @@ COMMANDS = {
     "install-batch": Command(
         ("install", "gui-app", "cowsay-lite==1.0"), NOTHING, NOTHING, after=None
     ),
-    "upgrade": Command(
-        ("upgrade", "cowsay-lite"), COWSAY_1, COWSAY_2, installs("cowsay-lite==1.0")
-    ),
-    "upgrade-all": Command(("upgrade-all",), COWSAY_1, COWSAY_2, installs("cowsay-lite==1.0")),
+    "upgrade": Command(("upgrade", "cowsay-lite"), COWSAY_1, COWSAY_2, COWSAY_1_INSTALLED),
+    "upgrade-all": Command(("upgrade-all",), COWSAY_1, COWSAY_2, COWSAY_1_INSTALLED),
     "inject": Command(
         ("inject", "--include-apps", "cowsay-lite", "dep-lib"),
         COWSAY_1,
         COWSAY_1_DEP,
-        installs("cowsay-lite==1.0"),
+        COWSAY_1_INSTALLED,
     ),
     "uninject": Command(
         ("uninject", "cowsay-lite", "dep-lib"),
         COWSAY_1_DEP,
         COWSAY_1,
-        then(
-            installs("cowsay-lite==1.0"), appx("inject", "--include-apps", "cowsay-lite", "dep-lib")
-        ),
+        then(COWSAY_1_INSTALLED, ran("inject", "--include-apps", "cowsay-lite", "dep-lib")),
     ),
-    "reinstall": Command(
-        ("reinstall", "cowsay-lite"), COWSAY_1, COWSAY_1, installs("cowsay-lite==1.0")
-    ),
-    "reinstall-all": Command(("reinstall-all",), COWSAY_1, COWSAY_1, installs("cowsay-lite==1.0")),
+    "reinstall": Command(("reinstall", "cowsay-lite"), COWSAY_1, COWSAY_1, COWSAY_1_INSTALLED),
+    "reinstall-all": Command(("reinstall-all",), COWSAY_1, COWSAY_1, COWSAY_1_INSTALLED),
     "sync": Command(
         ("sync", "apps.toml"),
         COWSAY_1,
         COWSAY_2,
-        then(installs("cowsay-lite==1.0"), export_moving_to_2),
+        then(COWSAY_1_INSTALLED, export_moving_to_2),
     ),
     "rollback": Command(
         ("rollback", "cowsay-lite"),
         COWSAY_2,
         COWSAY_1,
-        then(installs("cowsay-lite==1.0"), appx("upgrade", "cowsay-lite")),
+        then(COWSAY_1_INSTALLED, ran("upgrade", "cowsay-lite")),
     ),
     "uninstall": Command(
         ("uninstall", "cowsay-lite"),
         COWSAY_1,
         NOTHING,
-        installs("cowsay-lite==1.0"),
+        COWSAY_1_INSTALLED,
         before=None,
         after="after-detach",
         builds=False,
@@ -221,7 +216,7 @@ COMMANDS = {
         ("uninstall-all",),
         COWSAY_1,
         NOTHING,
-        installs("cowsay-lite==1.0"),
+        COWSAY_1_INSTALLED,
         before=None,
         after="after-detach",
         builds=False,
@@ -354,13 +349,12 @@ def cached_envs(run_appx: factories.RunAppx) -> list[dict[str, object]]:
     return envs
 
 
-@pytest.mark.parametrize("signal", ["INT", "TERM"])
+@pytest.mark.parametrize("signal_name", ["INT", "TERM"])
 def test_a_signal_before_a_runs_env_is_committed_discards_it(
-    signal: str, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, appx_env: Env
+    signal_name: str, run_appx: factories.RunAppx, monkeypatch: pytest.MonkeyPatch, appx_env: Env
 ) -> None:
-    result = interrupted_at(
-        "after-links", signal, run_appx, monkeypatch, "run", "cowsay-lite", "hi"
-    )
+    args = ("run", "cowsay-lite", "hi")
+    result = interrupted_at("after-links", signal_name, run_appx, monkeypatch, *args)
 
     assert_discarded(result, appx_env)
     assert result.stdout == ""
