@@ -9,6 +9,7 @@ stack holds `signals.committed()` until the change has been reported.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from appx import signals, store
@@ -17,6 +18,7 @@ from appx.commit import expose_and_flip
 from appx.displaced import DisplacedFile
 from appx.errors import AppxError
 from appx.faults import checkpoint
+from appx.output import Reporter
 from appx.paths import AppxPaths
 from appx.receipt import Receipt
 
@@ -89,7 +91,7 @@ def rebuild(
     """
     change = Change()
     try:
-        with contextlib.ExitStack() as after_commit, contextlib.suppress(signals.CleanupCut):
+        with contextlib.ExitStack() as after_commit, clean_up_cut(tools.reporter, request.app):
             build_and_commit(
                 paths,
                 request,
@@ -106,6 +108,19 @@ def rebuild(
         raise
     tools.log.unlink(missing_ok=True)
     return change.receipt
+
+
+@contextlib.contextmanager
+def clean_up_cut(reporter: Reporter, app: str) -> Iterator[None]:
+    """Around a change and its clean-up: a second signal after the commit point
+    (`signals.CleanupCut`) ends the block, and the user is told that the change stands."""
+    try:
+        yield
+    except signals.CleanupCut:
+        reporter.warn(
+            f"interrupted after the change to {app} was committed: it stands, and the next"
+            " appx command finishes its clean-up"
+        )
 
 
 def _same_build(new: Receipt, old: Receipt) -> bool:

@@ -23,7 +23,7 @@ from appx import signals
 from appx.backends import choose_backend, open_backend
 from appx.backends.base import Backend
 from appx.build import BuildContext, BuildRequest, request_from_receipt
-from appx.change import rebuild
+from appx.change import clean_up_cut, rebuild
 from appx.commit import expose_and_flip
 from appx.credentials import load_credentials
 from appx.errors import AppxError, NotInstalledError, PythonNotFoundError, SpecError
@@ -339,7 +339,7 @@ def rollback_app(paths: AppxPaths, name: str, reporter: Reporter) -> RollbackRes
             )
         old = load_receipt(current.path)
         target = load_receipt(previous.path)
-        with contextlib.ExitStack() as after_commit, contextlib.suppress(signals.CleanupCut):
+        with contextlib.ExitStack() as after_commit, clean_up_cut(reporter, app):
             expose_and_flip(
                 paths,
                 previous,

@@ -89,10 +89,15 @@ def run_batch(
     the same ``key`` (an app name) run one after the other, in input order.
     """
     main = threading.current_thread() is threading.main_thread()
-    nested = signals.in_worker() or getattr(_local, "depth", 0) > 0
-    if jobs <= 1 or len(items) <= 1 or not main or nested:
+    if jobs <= 1 or len(items) <= 1 or not main or in_batch():
         return _one_by_one(items, work, failed, reporter, hint)
     return _Pool(items, work, failed, reporter, jobs, label, key, hint).run()
+
+
+def in_batch() -> bool:
+    """Whether the caller works on an item of a batch (in a worker, or one by one): an
+    interrupt is then the batch's to answer, and its record is the batch's to clear."""
+    return signals.in_worker() or getattr(_local, "depth", 0) > 0
 
 
 def _one_by_one(
@@ -108,7 +113,7 @@ def _one_by_one(
     interrupt is the outer batch's: it goes on to stop that one, and its signals stay
     recorded for it.
     """
-    outermost = not signals.in_worker() and not getattr(_local, "depth", 0)
+    outermost = not in_batch()
     results: list[Result] = []
     if outermost:
         signals.clear_pending()

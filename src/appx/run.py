@@ -21,7 +21,7 @@ from appx.backends import BackendChoice, choose_backend, get_backend, settle_bac
 from appx.backends.base import Backend
 from appx.backends.pip_isolation import check_pip_args
 from appx.build import BuildContext, BuildRequest
-from appx.cache import sweep_expired
+from appx.cache import discard_once, sweep_expired
 from appx.credentials import redact
 from appx.errors import (
     AppxError,
@@ -36,7 +36,7 @@ from appx.interpreters import Interpreter, find_python, find_python_for
 from appx.locks import share_run_lock
 from appx.output import Reporter
 from appx.paths import AppxPaths
-from appx.runenv import RunEnv, build_env, find_env, mark_used
+from appx.runenv import RunEnv, build_env, built_unless_stopped, find_env, mark_used
 from appx.scripts import (
     fetch_script,
     fetched_script_path,
@@ -128,7 +128,12 @@ def prepare_run(
     elif env is None or not runkey.is_fresh(env.built, environ):
         if settled != choice:
             reporter.note(settled.reason)
-        env = _build(paths, wanted, options, reporter, env, environ, backend, interpreter)
+        stale = env
+        env = built_unless_stopped(
+            lambda: _build(paths, wanted, options, reporter, stale, environ, backend, interpreter),
+            wanted.package or (wanted.script.name if wanted.script else "the app"),
+            discard=(lambda: discard_once(paths, wanted.key, None)) if options.no_cache else None,
+        )
     if wanted.script is not None:
         argv = (env.commands()["python"], str(wanted.script), *args)
     else:

@@ -8,14 +8,16 @@ script it runs) that the cached fast path reads to exec at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from appx import runkey, signals, store
 from appx.build import BuildContext, BuildRequest, build_generation
-from appx.errors import ReceiptError
+from appx.errors import InterruptedByUser, ReceiptError
 from appx.faults import checkpoint
 from appx.locks import run_build_lock, try_run_lock
 from appx.paths import AppxPaths
@@ -68,7 +70,8 @@ def build_env(
 
     Under the env's build lock: a run of the same request that waited for the lock
     uses the env another process built after ``asked`` (when this run decided to
-    build) instead of building it again.
+    build) instead of building it again. A signal before the flip discards the build;
+    after it, the env stands and the signal is left pending for the caller.
     """
     key = request.app
     _tag_cache(paths)
@@ -88,18 +91,50 @@ def build_env(
             receipt = build_generation(tools, generation, request)
             _write_launch(generation, receipt)
             checkpoint("after-links")
-            with signals.deferred():
-                runs.flip(generation)
-                store.finish_generation(generation)
-            checkpoint("after-flip")
+            # From the flip on the env stands: a signal is recorded for the run to answer
+            # (`signals.interrupt_pending`), a second one cuts the rest short.
+            with signals.committed():
+                with signals.deferred():
+                    runs.flip(generation)
+                    store.finish_generation(generation)
+                checkpoint("after-flip")
+                (runs.unit_dir(key) / runkey.LAST_USE_NAME).touch()
         except BaseException:
             if generation is not None and runs.read_current(key) != generation:
                 runs.discard(generation)
             raise
-        (runs.unit_dir(key) / runkey.LAST_USE_NAME).touch()
     env = find_env(paths, key)
     assert env is not None  # noqa: S101 -- just flipped under the build lock
     return env
+
+
+def built_unless_stopped(
+    build: Callable[[], RunEnv], app: str, *, discard: Callable[[], None] | None = None
+) -> RunEnv:
+    """``build()`` the env `appx run` starts ``app`` from, unless a signal stops the run.
+
+    Before the env's commit a signal discards the build (`build_env`); after it the env
+    stands but ``app`` does not start, since the user asked appx to stop (exit 130). A
+    --no-cache env is the run's alone: ``discard`` removes it whatever happened.
+    """
+    env: RunEnv | None = None
+    try:
+        with contextlib.suppress(signals.CleanupCut):  # a second signal: the first is pending
+            env = build()
+        _stop_if_pending(app, cached=discard is None)
+    except BaseException:
+        if discard is not None:
+            discard()
+        raise
+    assert env is not None  # noqa: S101 -- a CleanupCut leaves its first signal pending
+    return env
+
+
+def _stop_if_pending(app: str, *, cached: bool) -> None:
+    if signals.interrupt_pending():
+        signals.clear_pending()
+        kept = ": its environment is built and cached" if cached else ""
+        raise InterruptedByUser(f"interrupted before {app} started", f"run it again{kept}")
 
 
 def mark_used(paths: AppxPaths, key: str) -> None:

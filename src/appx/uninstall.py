@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from appx import displaced, shims, signals, store
+from appx import displaced, parallel, shims, signals, store
 from appx.errors import (
     AppxError,
     EnvironmentSetupError,
@@ -64,11 +64,15 @@ def uninstall_apps(
     """Uninstall each app on its own; a failure is recorded in its result.
 
     Each app's detached directory is handed to ``remove`` once the app is uninstalled.
+    Inside another batch (sync's prune) an interrupt is that batch's: it goes on to stop
+    the batch, and a signal recorded after a commit stays recorded for it.
     """
     paths.check_usable(write=True)
     tidy(paths)
     results: list[UninstallResult] = []
-    signals.clear_pending()
+    outermost = not parallel.in_batch()
+    if outermost:
+        signals.clear_pending()
     for position, name in enumerate(names):
         if signals.interrupt_pending():  # Ctrl-C came after the last app was detached
             results += [_interrupted(n, "not started: interrupted") for n in names[position:]]
@@ -80,10 +84,13 @@ def uninstall_apps(
         except Exception as error:  # noqa: BLE001 -- one app's failure must not sink the others
             results.append(UninstallResult(name, "failed", error=from_exception(error)))
         except KeyboardInterrupt:
+            if not outermost:
+                raise
             results.append(_interrupted(name, "interrupted; it is still installed"))
             results += [_interrupted(n, "not started: interrupted") for n in names[position + 1 :]]
             break
-    signals.clear_pending()
+    if outermost:
+        signals.clear_pending()
     return results
 
 
