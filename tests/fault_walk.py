@@ -31,6 +31,9 @@ from factories import Env, ProcResult
 REPORT: list[str] = []
 ABSENT = None
 FLIP = r"replace \S*/venvs/{app}/\.pointer-current-\w+"
+# The renames before the commit rename of a flip (previous's symlink and rename, current's
+# symlink), inside one signals.deferred() block with it.
+FLIP_RENAMES = 3
 ANY_FLIP = r" replace \S*/\.pointer-current-\w+$"
 DETACH = r"rename \S*/venvs/{app}"
 
@@ -52,6 +55,8 @@ class Scenario:
     then: tuple[str, ...] = ()  # the next command, which must succeed (default: the same again)
     run_output: str | None = None  # a run scenario: what the command prints when run again
     env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[Env], None] | None = None  # breaks the home after the setup commands
+    code_after: int = 0  # the exit code of a signal once every change committed
 
     @property
     def next_command(self) -> tuple[str, ...]:
@@ -120,55 +125,95 @@ def commit_points(scenario: Scenario, trace: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def chosen_points(total: int, commits: Sequence[int], seed: int) -> list[int]:
-    """Every mutation with APPX_TEST_FAULT_POINTS=all; else around each commit, and two others."""
+def chosen_points(total: int, commits: Sequence[int], seed: int, extra: int) -> list[int]:
+    """Every mutation with APPX_TEST_FAULT_POINTS=all; else around each commit (just before
+    the flip's renames, just before the commit, just after it), and ``extra`` others."""
     if os.environ.get("APPX_TEST_FAULT_POINTS") == "all":
         return list(range(1, total + 1))
-    near = {n for c in commits for n in (c, c + 1) if 1 <= n <= total}
+    near = {n for c in commits for n in (c - FLIP_RENAMES - 1, c, c + 1) if 1 <= n <= total}
     others = sorted(set(range(1, total + 1)) - near)
-    return sorted(
-        near
-        | set(
-            random.Random(seed).sample(  # noqa: S311 -- a test's choice
-                others, min(2, len(others))
-            )
-        )
-    )
+    rng = random.Random(seed)  # noqa: S311 -- a test's choice
+    return sorted(near | set(rng.sample(others, min(extra, len(others)))))
 
 
-def walk(scenario: Scenario, env: Env, run: Callable[..., ProcResult], seed: int = 0) -> None:
-    """Set up, trace, then kill the command before each chosen mutation and check."""
+def walk(
+    scenario: Scenario,
+    env: Env,
+    run: Callable[..., ProcResult],
+    *,
+    seed: int = 0,
+    signal: str | None = None,
+    extra: int = 2,
+) -> None:
+    """Set up, trace, then kill the command before each chosen mutation and check.
+
+    With ``signal`` (``INT``, ``TERM``), the command is sent that signal there instead: it
+    must exit 130 when some app's change had not committed yet and 0 when all had (a run
+    that is stopped starts no app: 130 either way), and leave no leftover at all.
+    """
     for command in scenario.setup:
         done = run(*command)
         assert done.code == 0, done
+    if scenario.prepare is not None:
+        scenario.prepare(env)
     home = Home(env)
     home.save()
     trace = trace_of(run, scenario, env.tmp / "fault-trace")
     commits = commit_points(scenario, trace)
     flips = [n for n, line in enumerate(trace, 1) if re.search(ANY_FLIP, line)]  # run envs too
-    points = chosen_points(len(trace), [*commits.values(), *flips], seed)
+    points = chosen_points(len(trace), [*commits.values(), *flips], seed, extra)
     for point in points:
         home.restore()
-        killed = run(*scenario.command, APPX_FAULT_AT=f"mutation:{point}")
-        where = f"killed before mutation {point}: {trace[point - 1]}"
-        assert killed.code == KILLED, f"{where}\n{killed}"
+        variables = {"APPX_FAULT_AT": f"mutation:{point}"}
+        if signal is not None:
+            variables["APPX_FAULT_SIGNAL"] = signal
+        stopped = run(*scenario.command, **variables)
+        where = f"SIG{signal or 'KILL'} before mutation {point}: {trace[point - 1]}"
+        # A signal is held through a flip's renames (signals.deferred): one that arrives
+        # there acts just after the commit. SIGKILL cannot be held.
+        held = 0 if signal is None else FLIP_RENAMES
+        committed = {app for app, c in commits.items() if c < point}
+        undecided = {app for app, c in commits.items() if c - held <= point <= c}
+        if signal is None:
+            codes = {KILLED}
+        elif len(committed) == len(commits):
+            codes = {scenario.code_after}
+        elif len(committed | undecided) == len(commits):
+            codes = {130, scenario.code_after}
+        else:
+            codes = {130}
+        assert stopped.code in codes, f"{where}\n{stopped}"
+        assert "Traceback" not in stopped.stderr, f"{where}\n{stopped}"
         expected = {
-            app: states[1] if app in commits and commits[app] < point else states[0]
-            for app, states in scenario.apps.items()
+            app: {after} if app in committed else {before, after} if app in undecided else {before}
+            for app, (before, after) in scenario.apps.items()
         }
         check_after_kill(env, run, expected, where)
+        if signal is not None:
+            check_nothing_left(env, run, where)
         check_next_command(scenario, env, run, where)
-    REPORT.append(f"{scenario.id}: {len(points)} of {len(trace)} mutation points killed")
+    REPORT.append(
+        f"{scenario.id}: SIG{signal or 'KILL'} before {len(points)} of its {len(trace)} mutations"
+    )
+
+
+def check_nothing_left(env: Env, run: Callable[..., ProcResult], where: str) -> None:
+    """An interrupted command cleans up after itself: every app whole, no link to mend."""
+    listing = _list(run)
+    assert listing["orphan_links"] == [], f"{where}\n{listing}"
+    for entry in listing["apps"]:
+        assert entry["problems"] == [], f"{where}\n{entry}"
+        assert_app_dir_whole(env, entry["app"])
 
 
 def check_after_kill(
-    env: Env, run: Callable[..., ProcResult], expected: dict[str, str | None], where: str
+    env: Env, run: Callable[..., ProcResult], expected: dict[str, set[str | None]], where: str
 ) -> None:
     """Each app in the state its commit decides, its current generation exact; links may lag."""
     listing = _list(run)
     found = {app: state_of(listed(listing, app)) for app in expected}
-    assert found == expected, f"{where}\n{listing}"
-    for app, state in expected.items():
+    assert all(found[app] in expected[app] for app in expected), f"{where}\n{found}\n{listing}"
+    for app, state in found.items():
         if state is not ABSENT:
             assert_holds_exactly_its_records((env.appx_home / "venvs" / app / "current").resolve())
     reported = json.dumps(listing)

@@ -9,17 +9,20 @@ another process holds, that process is changing, and it clears it itself.
 from __future__ import annotations
 
 from appx import store
-from appx.locks import try_bin_lock, try_run_build_lock
+from appx.locks import try_bin_lock, try_run_env_alone
 from appx.paths import AppxPaths
 from appx.reconcile import reconcile_links
 
 
-def tidy(paths: AppxPaths) -> None:
+def tidy(paths: AppxPaths, *, links: bool = True) -> None:
     """Sweep scratch and abandoned builds (of apps and run envs), then mend the links,
-    skipping anything in use."""
+    skipping anything in use. ``links=False`` for a command that mends them itself, under
+    the bin lock, whatever it does (install: at its commit, or for an installed app)."""
     paths.apps.sweep_tmp()
     store.sweep_abandoned(paths)
     sweep_runs(paths)
+    if not links:
+        return
     with try_bin_lock(paths) as free:
         if free:
             reconcile_links(paths)
@@ -28,4 +31,5 @@ def tidy(paths: AppxPaths) -> None:
 def sweep_runs(paths: AppxPaths) -> None:
     """Clear what interrupted run-env builds left, in envs nobody builds now."""
     paths.runs.sweep_tmp()
-    paths.runs.sweep_abandoned(lambda key: try_run_build_lock(paths, key))
+    # an env nobody builds or runs: a running app may still use an older generation
+    paths.runs.sweep_abandoned(lambda key: try_run_env_alone(paths, key))

@@ -115,7 +115,7 @@ def install_apps(
     if backend is None:
         choice = choose_backend(options.backend, environ)
         backend = open_backend(paths, choice, options.index, reporter.note, environ)
-    tidy(paths)
+    tidy(paths, links=False)  # every install mends them itself, and says which it mended
     context = _Context(
         paths, options, reporter, cwd, interpreter, backend, environ=environ, backend_given=given
     )

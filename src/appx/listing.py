@@ -44,7 +44,9 @@ class Listing:
 def list_apps(paths: AppxPaths) -> Listing:
     paths.check_usable(write=False)
     scanned = list(scan_links(paths))  # the bin and man dirs, read once for every app
-    apps = tuple(_status(paths, app, scanned) for app in paths.apps.installed())
+    apps = tuple(
+        status for app in paths.apps.installed() if (status := _status(paths, app, scanned))
+    )
     orphans = tuple(
         f"{path} belongs to {app}, which is not installed"
         for path, app in orphan_links(paths, scanned)
@@ -53,12 +55,15 @@ def list_apps(paths: AppxPaths) -> Listing:
     return Listing(apps, orphans, stranded)
 
 
-def _status(paths: AppxPaths, app: str, scanned: Scanned) -> AppStatus:
+def _status(paths: AppxPaths, app: str, scanned: Scanned) -> AppStatus | None:
     current = paths.apps.read_current(app)
-    assert current is not None  # noqa: S101 -- installed_apps lists only apps with a current
+    if current is None:
+        return None  # uninstalled since the listing began: list takes no lock
     try:
         receipt = load_receipt(current.path)  # refuses names that would leave the bin dir
     except ReceiptError as error:
+        if paths.apps.read_current(app) is None:
+            return None  # uninstalled while its receipt was read
         return AppStatus(app, None, problems=(error.message,))
     statuses = exposed_statuses(paths, receipt)
     count = len(receipt.commands)

@@ -167,13 +167,6 @@ def try_run_lock(paths: AppxPaths, key: str) -> Iterator[bool]:
 
 
 @contextmanager
-def try_run_build_lock(paths: AppxPaths, key: str) -> Iterator[bool]:
-    """Take a run env's build lock only if nobody builds it now; never wait."""
-    with _try_hold(run_build_lock_path(paths, key)) as free:
-        yield free
-
-
-@contextmanager
 def try_run_env_alone(paths: AppxPaths, key: str) -> Iterator[bool]:
     """Take a run env's locks, build and use, only if nobody builds or runs it now (to delete
     it); never wait."""

@@ -8,7 +8,11 @@ before every one. The counts are in the session's summary.
 
 from __future__ import annotations
 
+import csv
+import json
+import shutil
 import zlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -24,6 +28,21 @@ ONE = "cowsay-lite==1.0"
 INSTALL_ONE = ("install", ONE)
 TWO_APPS = (INSTALL_ONE, ("install", "multi-cmd==1.0"))
 SERIAL = {"APPX_JOBS": "1"}  # one mutation order to walk
+
+
+def break_apps(env: Env) -> None:
+    """Remove dep-lib from app-with-dep's environment, every file of it, and multi-a's link."""
+    generation = (env.appx_home / "venvs" / "app-with-dep" / "current").resolve()
+    receipt = json.loads((generation / "appx-receipt.json").read_text(encoding="utf-8"))
+    purelib = Path(receipt["venv"]["purelib"])
+    (dist_info,) = purelib.glob("dep_lib-*.dist-info")
+    with (dist_info / "RECORD").open(encoding="utf-8", newline="") as rows:
+        for row in csv.reader(rows):
+            (purelib / row[0]).unlink(missing_ok=True)
+    shutil.rmtree(dist_info)
+    shutil.rmtree(purelib / "dep_lib")  # its bytecode too, which no RECORD lists
+    (env.bin_dir / "multi-a").unlink()
+
 
 SCENARIOS = [
     Scenario("install", INSTALL_ONE, {"cowsay-lite": (None, "1.0")}),
@@ -136,6 +155,14 @@ SCENARIOS = [
         {},
         then=("install", "multi-cmd"),  # a mutating command clears what the run left
         run_output="cowsay-lite 2.0 hi",
+        code_after=130,  # interrupted, it starts no app, even with its env committed
+    ),
+    Scenario(  # a rebuild (a dependency removed behind appx's back) and a link to recreate
+        "doctor-fix",
+        ("doctor", "--fix"),
+        {"app-with-dep": ("1.0", "1.0"), "multi-cmd": ("1.0", "1.0")},
+        setup=(("install", "app-with-dep"), ("install", "multi-cmd==1.0")),
+        prepare=break_apps,
     ),
 ]
 
@@ -148,3 +175,13 @@ def test_a_kill_before_any_mutation_leaves_every_app_whole(
     for name, value in scenario.env.items():
         monkeypatch.setenv(name, value)
     walk(scenario, appx_env, runner(appx_env), seed=zlib.crc32(scenario.id.encode()))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
+def test_ctrl_c_before_any_mutation_keeps_the_old_state_or_finishes_the_committed_one(
+    scenario: Scenario, appx_env: Env, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIP_INDEX_URL", index_server.url)
+    for name, value in scenario.env.items():
+        monkeypatch.setenv(name, value)
+    walk(scenario, appx_env, runner(appx_env), signal="INT", extra=0)
