@@ -5,8 +5,9 @@ file written, a directory made, a rename, a symlink, an unlink...; see ``appx.fa
 then, from the same starting state each time, runs it with ``APPX_FAULT_AT=mutation:N``
 for each chosen N and checks the invariants: every app whole in its old state when the
 kill came before its commit, in its new one after; the next command succeeds; after it
-nothing is left to mend. ``APPX_TEST_FAULT_POINTS=all`` walks every mutation (the ``stress``
-session); by default the walk takes the points around each commit and a few between.
+nothing is left to mend. Then the same with Ctrl-C (``APPX_FAULT_SIGNAL=INT``) instead of
+SIGKILL. ``APPX_TEST_FAULT_POINTS=all`` walks every mutation (the ``stress`` session); by
+default the walk takes the points around each commit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -125,32 +125,23 @@ def commit_points(scenario: Scenario, trace: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def chosen_points(total: int, commits: Sequence[int], seed: int, extra: int) -> list[int]:
-    """Every mutation with APPX_TEST_FAULT_POINTS=all; else around each commit (just before
-    the flip's renames, just before the commit, just after it), and ``extra`` others."""
+def chosen_points(total: int, commits: Sequence[int], near: Sequence[int]) -> list[int]:
+    """Every mutation with APPX_TEST_FAULT_POINTS=all; else those at the offsets ``near``
+    from each commit."""
     if os.environ.get("APPX_TEST_FAULT_POINTS") == "all":
         return list(range(1, total + 1))
-    near = {n for c in commits for n in (c - FLIP_RENAMES - 1, c, c + 1) if 1 <= n <= total}
-    others = sorted(set(range(1, total + 1)) - near)
-    rng = random.Random(seed)  # noqa: S311 -- a test's choice
-    return sorted(near | set(rng.sample(others, min(extra, len(others)))))
+    return sorted({c + offset for c in commits for offset in near if 1 <= c + offset <= total})
 
 
-def walk(
-    scenario: Scenario,
-    env: Env,
-    run: Callable[..., ProcResult],
-    *,
-    seed: int = 0,
-    signal: str | None = None,
-    extra: int = 2,
-) -> None:
-    """Set up, trace, then kill the command before each chosen mutation and check.
+# By default, SIGKILL just before and just after each commit; Ctrl-C just before the
+# flip's renames (where it is not held) and just after the commit. The stress session: all.
+KILL_NEAR = (0, 1)
+SIGNAL_NEAR = (-FLIP_RENAMES - 1, 1)
 
-    With ``signal`` (``INT``, ``TERM``), the command is sent that signal there instead: it
-    must exit 130 when some app's change had not committed yet and 0 when all had (a run
-    that is stopped starts no app: 130 either way), and leave no leftover at all.
-    """
+
+def walk(scenario: Scenario, env: Env, run: Callable[..., ProcResult]) -> None:
+    """Set up and trace once; then, from the same start each time, SIGKILL the command
+    before each chosen mutation, then send it Ctrl-C there, and check what it left."""
     for command in scenario.setup:
         done = run(*command)
         assert done.code == 0, done
@@ -161,40 +152,62 @@ def walk(
     trace = trace_of(run, scenario, env.tmp / "fault-trace")
     commits = commit_points(scenario, trace)
     flips = [n for n, line in enumerate(trace, 1) if re.search(ANY_FLIP, line)]  # run envs too
-    points = chosen_points(len(trace), [*commits.values(), *flips], seed, extra)
-    for point in points:
-        home.restore()
-        variables = {"APPX_FAULT_AT": f"mutation:{point}"}
-        if signal is not None:
-            variables["APPX_FAULT_SIGNAL"] = signal
-        stopped = run(*scenario.command, **variables)
-        where = f"SIG{signal or 'KILL'} before mutation {point}: {trace[point - 1]}"
-        # A signal is held through a flip's renames (signals.deferred): one that arrives
-        # there acts just after the commit. SIGKILL cannot be held.
-        held = 0 if signal is None else FLIP_RENAMES
-        committed = {app for app, c in commits.items() if c < point}
-        undecided = {app for app, c in commits.items() if c - held <= point <= c}
-        if signal is None:
-            codes = {KILLED}
-        elif len(committed) == len(commits):
-            codes = {scenario.code_after}
-        elif len(committed | undecided) == len(commits):
-            codes = {130, scenario.code_after}
-        else:
-            codes = {130}
-        assert stopped.code in codes, f"{where}\n{stopped}"
-        assert "Traceback" not in stopped.stderr, f"{where}\n{stopped}"
-        expected = {
-            app: {after} if app in committed else {before, after} if app in undecided else {before}
-            for app, (before, after) in scenario.apps.items()
-        }
-        check_after_kill(env, run, expected, where)
-        if signal is not None:
-            check_nothing_left(env, run, where)
-        check_next_command(scenario, env, run, where)
-    REPORT.append(
-        f"{scenario.id}: SIG{signal or 'KILL'} before {len(points)} of its {len(trace)} mutations"
-    )
+    decided = [*commits.values(), *flips]
+    for signal, near in ((None, KILL_NEAR), ("INT", SIGNAL_NEAR)):
+        points = chosen_points(len(trace), decided, near)
+        for point in points:
+            home.restore()
+            stop_at(scenario, env, run, trace, commits, point, signal)
+        REPORT.append(
+            f"{scenario.id}: SIG{signal or 'KILL'} before {len(points)} of its"
+            f" {len(trace)} mutations"
+        )
+
+
+def stop_at(
+    scenario: Scenario,
+    env: Env,
+    run: Callable[..., ProcResult],
+    trace: Sequence[str],
+    commits: dict[str, int],
+    point: int,
+    signal: str | None,
+) -> None:
+    """Stop the command before mutation ``point`` with SIGKILL (``signal`` None) or a signal
+    it handles (``INT``), and check the exit code and what is left.
+
+    A handled signal must end it with 130 while some app's change had not committed yet,
+    and with ``scenario.code_after`` once all had (0; a run that is stopped starts no app:
+    130 either way); and it leaves nothing to mend, even before the next command.
+    """
+    variables = {"APPX_FAULT_AT": f"mutation:{point}"}
+    if signal is not None:
+        variables["APPX_FAULT_SIGNAL"] = signal
+    stopped = run(*scenario.command, **variables)
+    where = f"SIG{signal or 'KILL'} before mutation {point}: {trace[point - 1]}"
+    # A signal is held through a flip's renames (signals.deferred): one that arrives there
+    # acts just after the commit. SIGKILL cannot be held.
+    held = 0 if signal is None else FLIP_RENAMES
+    committed = {app for app, c in commits.items() if c < point}
+    undecided = {app for app, c in commits.items() if c - held <= point <= c}
+    if signal is None:
+        codes = {KILLED}
+    elif len(committed) == len(commits):
+        codes = {scenario.code_after}
+    elif len(committed | undecided) == len(commits):
+        codes = {130, scenario.code_after}
+    else:
+        codes = {130}
+    assert stopped.code in codes, f"{where}\n{stopped}"
+    assert "Traceback" not in stopped.stderr, f"{where}\n{stopped}"
+    expected = {
+        app: {after} if app in committed else {before, after} if app in undecided else {before}
+        for app, (before, after) in scenario.apps.items()
+    }
+    check_after_kill(env, run, expected, where)
+    if signal is not None:
+        check_nothing_left(env, run, where)
+    check_next_command(scenario, env, run, where)
 
 
 def check_nothing_left(env: Env, run: Callable[..., ProcResult], where: str) -> None:

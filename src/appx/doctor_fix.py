@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from appx import displaced, doctor_home
 from appx.cache import delete_env
 from appx.doctor import Diagnosis, FixAction, Problem, diagnose
+from appx.errors import InterruptedByUser
 from appx.locks import app_locks, bin_lock, shared_lock, try_app_lock
 from appx.reconcile import reconcile_links
 from appx.store import remove_tree
@@ -130,6 +131,9 @@ def _rebuild(
     results = reinstall_apps(
         paths, sorted(plans), reporter, environ=environ, backend=backend, interpreters=pythons
     )
+    for result in results:
+        if isinstance(result.error, InterruptedByUser):
+            raise result.error  # Ctrl-C stops doctor as it stops reinstall (exit 130)
     failed = {r.app: r.error.message for r in results if r.error is not None}
     return {p.key: f"the rebuild failed: {failed[p.app]}" for p in problems if p.app in failed}
 
