@@ -10,8 +10,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import factories
-from factories import Env
+from factories import Env, ProcResult
 
 KILLED = -signal.SIGKILL
 GENERATION_RE = re.compile(r"g\d+-[0-9a-f]{8}")
@@ -127,3 +129,17 @@ def assert_app_dir_whole(env: Env, app: str) -> None:
         assert GENERATION_RE.fullmatch(target), pointers
         assert (app_dir / target / "appx-receipt.json").is_file()
     assert_holds_exactly_its_records(app_dir / pointers["current"])
+
+
+def interrupted_at(
+    point: str,
+    signals: str,
+    run_appx: factories.RunAppx,
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+) -> ProcResult:
+    """Run appx, sending itself ``signals`` (``INT``, ``TERM``, ``INT,INT``) at ``point``."""
+    with monkeypatch.context() as patch:
+        patch.setenv("APPX_FAULT_AT", point)
+        patch.setenv("APPX_FAULT_SIGNAL", signals)
+        return run_appx(*args)

@@ -14,7 +14,8 @@ import pytest
 
 import factories
 from appx_checks import dir_entries, healthy_versions, output_of
-from factories import Env, IndexServer, ProcResult
+from crash_checks import interrupted_at
+from factories import Env, IndexServer
 
 pytestmark = pytest.mark.slow
 
@@ -24,19 +25,6 @@ BEFORE_COMMIT = ("after-marker", "after-venv", "after-install", "after-receipt",
 @pytest.fixture(autouse=True)
 def local_index(index_server: IndexServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_INDEX_URL", index_server.url)
-
-
-def interrupted_at(
-    point: str,
-    signals: str,
-    run_appx: factories.RunAppx,
-    monkeypatch: pytest.MonkeyPatch,
-    *args: str,
-) -> ProcResult:
-    with monkeypatch.context() as patch:
-        patch.setenv("APPX_FAULT_AT", point)
-        patch.setenv("APPX_FAULT_SIGNAL", signals)
-        return run_appx(*args)
 
 
 def no_build_left(env: Env, app: str) -> bool:

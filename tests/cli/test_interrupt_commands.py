@@ -25,6 +25,7 @@ import pytest
 
 import factories
 from appx_checks import dir_entries, healthy_versions, json_of, output_of
+from crash_checks import interrupted_at
 from factories import Env, IndexServer, ProcResult
 
 pytestmark = pytest.mark.slow
@@ -222,19 +223,6 @@ COMMANDS = {
         builds=False,
     ),
 }
-
-
-def interrupted_at(
-    point: str,
-    signals: str,
-    run_appx: factories.RunAppx,
-    monkeypatch: pytest.MonkeyPatch,
-    *args: str,
-) -> ProcResult:
-    with monkeypatch.context() as patch:
-        patch.setenv("APPX_FAULT_AT", point)
-        patch.setenv("APPX_FAULT_SIGNAL", signals)
-        return run_appx(*args)
 
 
 def eventually(probe: Callable[[], list[str]], *, within: float = 60.0) -> list[str]:
