@@ -102,11 +102,11 @@ def rebuild(
                 unless_same_as=unless_same_as,
             )
             paths.apps.collect_garbage(request.app)
+            tools.log.unlink(missing_ok=True)  # inside: after a commit, a signal here keeps it
     except AppxError as error:
         if error.log_path is None:
             tools.log.unlink(missing_ok=True)
         raise
-    tools.log.unlink(missing_ok=True)
     return change.receipt
 
 

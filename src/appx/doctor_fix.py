@@ -57,7 +57,10 @@ def run_doctor(
     if not fix or not found.problems:
         return [Outcome(p) for p in found.problems]
     paths.check_usable(write=True)
-    notes = apply_fixes(paths, found, reporter, environ=environ, backend=backend)
+    try:
+        notes = apply_fixes(paths, found, reporter, environ=environ, backend=backend)
+    except KeyboardInterrupt:
+        raise _stopped() from None
     with reporter.step("Checking again"):
         after = diagnose(paths, names, environ, reporter.warn)
     remaining = {p.key for p in after.problems}
@@ -131,11 +134,19 @@ def _rebuild(
     results = reinstall_apps(
         paths, sorted(plans), reporter, environ=environ, backend=backend, interpreters=pythons
     )
-    for result in results:
-        if isinstance(result.error, InterruptedByUser):
-            raise result.error  # Ctrl-C stops doctor as it stops reinstall (exit 130)
+    if any(isinstance(result.error, InterruptedByUser) for result in results):
+        raise _stopped()  # Ctrl-C stops doctor as it stops reinstall (exit 130)
     failed = {r.app: r.error.message for r in results if r.error is not None}
     return {p.key: f"the rebuild failed: {failed[p.app]}" for p in problems if p.app in failed}
+
+
+def _stopped() -> InterruptedByUser:
+    """Ctrl-C during --fix: each fix is whole (a rebuild commits or is discarded), and the
+    ones made stand."""
+    return InterruptedByUser(
+        "interrupted: the fixes made so far stand, each whole",
+        "run 'appx doctor --fix' again to mend the rest",
+    )
 
 
 def _collect_garbage(paths: AppxPaths, problem: Problem) -> dict[Key, str]:

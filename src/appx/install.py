@@ -156,6 +156,8 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
     try:
         with contextlib.ExitStack() as after_commit:
             result = _install_logged(ctx, spec, log, after_commit)
+            if not ctx.options.keep_log:  # inside: after a commit, a signal here keeps it
+                log.unlink(missing_ok=True)
     except signals.CleanupCut:
         if ctx.change.receipt is None:  # pragma: no cover -- raised only after a commit point
             raise
@@ -172,8 +174,6 @@ def _install_one(ctx: _Context, raw: str) -> InstallResult:
         if not failed_in_installer and not ctx.options.keep_log:
             log.unlink(missing_ok=True)
         raise
-    if not ctx.options.keep_log:
-        log.unlink(missing_ok=True)
     return result
 
 

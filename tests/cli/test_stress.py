@@ -145,10 +145,11 @@ def test_many_processes_at_once_leave_a_consistent_home(appx_env: Env, local_ind
     ]
     assert unexpected == []
     assert_consistent(appx_env, run)
-    kinds = collections.Counter(step.kind for step, _ in done)
+    outcomes = collections.Counter(f"{step.kind} {result.code}" for step, result in done)
     REPORT.append(
         f"stress: {processes} processes x {commands} commands = {len(done)} at once "
-        f"(seed {seed}): " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        f"(seed {seed}); command exit-code: count: "
+        + ", ".join(f"{k}: {n}" for k, n in sorted(outcomes.items()))
     )
 
 
