@@ -56,7 +56,8 @@ class Scenario:
     run_output: str | None = None  # a run scenario: what the command prints when run again
     env: dict[str, str] = field(default_factory=dict)
     prepare: Callable[[Env], None] | None = None  # breaks the home after the setup commands
-    code_after: int = 0  # the exit code of a signal once every change committed
+    # the exit codes of a signal once every change committed
+    code_after: frozenset[int] = frozenset({0})
 
     @property
     def next_command(self) -> tuple[str, ...]:
@@ -198,9 +199,9 @@ def stop_at(
     if signal is None:
         codes = {KILLED}
     elif len(committed) == len(commits):
-        codes = {scenario.code_after}
+        codes = set(scenario.code_after)
     elif len(committed | undecided) == len(commits):
-        codes = {130, scenario.code_after}
+        codes = {130, *scenario.code_after}
     else:
         codes = {130}
     assert stopped.code in codes, f"{where}\n{stopped}"
