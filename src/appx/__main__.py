@@ -14,7 +14,7 @@ def main() -> None:
     """
     argv = sys.argv[1:]
     if "APPX_FAULT_AT" in os.environ or "APPX_FAULT_TRACE" in os.environ:  # the crash tests
-        from appx.faults import watch_mutations
+        from appx.faultwatch import watch_mutations
 
         watch_mutations()
     if "run" in argv:  # only a `run` can be a cached run: nothing else pays for the check
