@@ -106,7 +106,7 @@ def _remove(directory: Path) -> None:
 
 def trace_of(run: Callable[..., ProcResult], scenario: Scenario, trace: Path) -> list[str]:
     """The mutations one undisturbed run of the scenario's command makes, in order."""
-    result = run(*scenario.command, APPX_FAULT_TRACE=str(trace))
+    result = run(*scenario.command, measure=True, APPX_FAULT_TRACE=str(trace))
     assert result.code == 0, result
     lines = trace.read_text(encoding="utf-8").splitlines()
     trace.unlink()
@@ -134,8 +134,10 @@ def chosen_points(total: int, commits: Sequence[int], near: Sequence[int]) -> li
     return sorted({c + offset for c in commits for offset in near if 1 <= c + offset <= total})
 
 
-# By default, SIGKILL just before and just after each commit; Ctrl-C just before the
-# flip's renames (where it is not held) and just after the commit. The stress session: all.
+# By default, SIGKILL just before and just after each commit (Ctrl-C at a named point of
+# each command: test_interrupt_commands.py); the stress session: every mutation, both ways.
+# APPX_TEST_FAULT_WAYS=INT walks Ctrl-C alone (KILL,INT: both), around each commit: just
+# before the flip's renames (where it is not held yet) and just after the commit.
 KILL_NEAR = (0, 1)
 SIGNAL_NEAR = (-FLIP_RENAMES - 1, 1)
 
@@ -144,7 +146,7 @@ def walk(scenario: Scenario, env: Env, run: Callable[..., ProcResult]) -> None:
     """Set up and trace once; then, from the same start each time, SIGKILL the command
     before each chosen mutation, then send it Ctrl-C there, and check what it left."""
     for command in scenario.setup:
-        done = run(*command)
+        done = run(*command, measure=True)
         assert done.code == 0, done
     if scenario.prepare is not None:
         scenario.prepare(env)
@@ -155,7 +157,8 @@ def walk(scenario: Scenario, env: Env, run: Callable[..., ProcResult]) -> None:
     commits = commit_points(scenario, trace)
     flips = [n for n, line in enumerate(trace, 1) if re.search(ANY_FLIP, line)]  # run envs too
     decided = [*commits.values(), *flips]
-    ways = os.environ.get("APPX_TEST_FAULT_WAYS", "KILL,INT").split(",")
+    every = os.environ.get("APPX_TEST_FAULT_POINTS") == "all"
+    ways = os.environ.get("APPX_TEST_FAULT_WAYS", "KILL,INT" if every else "KILL").split(",")
     for signal, near in ((None, KILL_NEAR), ("INT", SIGNAL_NEAR)):
         if (signal or "KILL") not in ways:
             continue
@@ -290,15 +293,25 @@ def _list(run: Callable[..., ProcResult]) -> dict[str, Any]:
     return listing
 
 
-def runner(env: Env) -> Callable[..., ProcResult]:
-    """``run(*args, **variables)``: appx in this test's environment, plus ``variables``."""
+# Set by coverage (patch = subprocess) to measure child processes as well.
+COVERAGE_CHILDREN = "COVERAGE_PROCESS_CONFIG"
 
-    def run(*args: str, **variables: str) -> ProcResult:
+
+def runner(env: Env) -> Callable[..., ProcResult]:
+    """``run(*args, measure=False, **variables)``: appx in this test's environment, plus
+    ``variables``. Only a ``measure`` run is measured by coverage: the walks and the stress
+    runs repeat the same commands hundreds of times, and measuring each would double the
+    session's time for no line it does not already cover."""
+
+    def run(*args: str, measure: bool = False, **variables: str) -> ProcResult:
         command = factories.appx_command(*args)
+        environ = {**os.environ, **variables}
+        if not measure:
+            environ.pop(COVERAGE_CHILDREN, None)
         done = subprocess.run(
             command,
             cwd=env.tmp,
-            env={**os.environ, **variables},
+            env=environ,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

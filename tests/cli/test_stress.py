@@ -170,7 +170,7 @@ KILLABLE = (
 def test_sigkill_at_random_instants_never_leaves_a_broken_app(
     appx_env: Env, local_index: None
 ) -> None:
-    kills = _count("APPX_TEST_STRESS_KILLS", 6)
+    kills = _count("APPX_TEST_STRESS_KILLS", 4)
     rng = random.Random(_seed())  # noqa: S311 -- a test's choice
     run = runner(appx_env)
     for setup in (("install", "cowsay-lite==1.0"), ("install", "multi-cmd==1.0")):
