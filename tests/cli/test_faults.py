@@ -134,6 +134,7 @@ SCENARIOS = [
             ("install", "tool-with-man"),
         ),
         commits={"tool-with-man": DETACH},
+        env=SERIAL,
     ),
     Scenario(
         "pin",

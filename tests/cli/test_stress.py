@@ -35,11 +35,12 @@ pytestmark = pytest.mark.slow
 APPS = ("cowsay-lite", "multi-cmd", "tool-with-man")
 VERSIONS = {"cowsay-lite": ("1.0", "2.0"), "multi-cmd": ("1.0", "2.0"), "tool-with-man": ("1.0",)}
 # Exit codes a command may end with when another process changed the app first (README's
-# table): not-installed (4), a rollback with no previous version (invalid-spec, 3), doctor
-# seeing another process's change half-way (problems-found, 13).
+# table): not-installed (4), a rollback with no previous version or an upgrade of an app
+# pinned meanwhile (invalid-spec, 3), doctor seeing another process's change half-way
+# (problems-found, 13).
 RACE_CODES = {
     "install": {0},
-    "upgrade": {0, 4},
+    "upgrade": {0, 3, 4},
     "rollback": {0, 3, 4},
     "uninstall": {0, 4},
     "list": {0},
