@@ -126,10 +126,15 @@ def commit_points(scenario: Scenario, trace: Sequence[str]) -> dict[str, int]:
     return found
 
 
+def every_point() -> bool:
+    """Whether to walk every mutation (APPX_TEST_FAULT_POINTS=all: the stress session)."""
+    return os.environ.get("APPX_TEST_FAULT_POINTS") == "all"
+
+
 def chosen_points(total: int, commits: Sequence[int], near: Sequence[int]) -> list[int]:
     """Every mutation with APPX_TEST_FAULT_POINTS=all; else those at the offsets ``near``
     from each commit."""
-    if os.environ.get("APPX_TEST_FAULT_POINTS") == "all":
+    if every_point():
         return list(range(1, total + 1))
     return sorted({c + offset for c in commits for offset in near if 1 <= c + offset <= total})
 
@@ -157,8 +162,8 @@ def walk(scenario: Scenario, env: Env, run: Callable[..., ProcResult]) -> None:
     commits = commit_points(scenario, trace)
     flips = [n for n, line in enumerate(trace, 1) if re.search(ANY_FLIP, line)]  # run envs too
     decided = [*commits.values(), *flips]
-    every = os.environ.get("APPX_TEST_FAULT_POINTS") == "all"
-    ways = os.environ.get("APPX_TEST_FAULT_WAYS", "KILL,INT" if every else "KILL").split(",")
+    default_ways = "KILL,INT" if every_point() else "KILL"
+    ways = os.environ.get("APPX_TEST_FAULT_WAYS", default_ways).split(",")
     for signal, near in ((None, KILL_NEAR), ("INT", SIGNAL_NEAR)):
         if (signal or "KILL") not in ways:
             continue
